@@ -1,0 +1,35 @@
+r"""DCGAN (Radford et al. 2015) on the embedded digits by default.
+
+  python -m gan_jax.main --config=configs/dcgan.py --workdir=/tmp/dcgan
+  python -m gan_jax.main --config=configs/dcgan.py:res=64,channels=3 ...
+
+Arguments (after the colon): res (resolution: 28, 32, 64, ...), channels
+(1 or 3), dataset (a dataset name, see gan_jax.input_pipeline), loss.
+"""
+
+from gan_jax import config_lib
+
+
+def get_config(arg=None):
+  """DCGAN config; `arg` is 'key=value,...' with the keys below."""
+  arg = config_lib.parse_arg(arg, res=32, channels=1, dataset='digits',
+                             loss='non_saturating')
+  config = config_lib.default_config()
+  config.batch_size = 64
+  config.num_train_steps = 2000
+  config.log_every_steps = 100
+  config.checkpoint_every_steps = 500
+  config.sample_every_steps = 500
+
+  config.model.name = 'dcgan'
+  config.model.latent_dim = 100
+  config.model.g_features = 64     # ngf: channels before G's output layer
+  config.model.d_features = 64     # ndf: channels of D's first layer
+  config.model.d_norm = 'batch'    # batch | layer | none (layer for WGAN-GP)
+
+  config.loss.name = arg.loss
+  config.dataset.name = arg.dataset
+  config.dataset.resolution = arg.res
+  config.dataset.channels = arg.channels
+  # Adam 2e-4, beta1 0.5 for both sides (the paper's setting) is the default.
+  return config

@@ -1,0 +1,42 @@
+r"""The original GAN (Goodfellow et al. 2014): MLP generator and discriminator.
+
+  python -m gan_jax.main --config=configs/vanilla.py --workdir=/tmp/ring
+  python -m gan_jax.main --config=configs/vanilla.py:dataset=gaussian_grid ...
+  python -m gan_jax.main --config=configs/vanilla.py:dataset=digits,res=28 ...
+
+By default it learns the 2-D ring of 8 Gaussians, the mode-collapse benchmark
+of VEEGAN / PacGAN; their networks: G with 4 hidden ReLU layers of 400 units,
+D with 3 hidden layers of 200 units.
+"""
+
+from gan_jax import config_lib
+
+
+def get_config(arg=None):
+  """Vanilla GAN config; `arg` is 'key=value,...' with the keys below."""
+  arg = config_lib.parse_arg(arg, dataset='gaussian_ring', res=28,
+                             loss='non_saturating')
+  config = config_lib.default_config()
+  config.batch_size = 256
+  config.num_train_steps = 5000
+  config.log_every_steps = 250
+  config.checkpoint_every_steps = 1000
+  config.sample_every_steps = 1000
+
+  config.model.name = 'mlp'
+  config.model.latent_dim = 2 if arg.dataset.startswith('gaussian') else 64
+  config.model.g_hidden = (400, 400, 400, 400)
+  config.model.d_hidden = (200, 200, 200)
+
+  config.loss.name = arg.loss
+  config.optimizer.generator.learning_rate = 1e-4
+  config.optimizer.discriminator.learning_rate = 1e-4
+  config.optimizer.generator.b1 = 0.5
+  config.optimizer.discriminator.b1 = 0.5
+
+  config.dataset.name = arg.dataset
+  config.dataset.resolution = arg.res
+  config.dataset.channels = 1
+  # Point data is drawn as a scatter plot of this many generated samples.
+  config.num_samples = 1000 if arg.dataset.startswith('gaussian') else 64
+  return config

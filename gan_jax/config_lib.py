@@ -1,0 +1,182 @@
+"""Configuration: shared defaults, compact config arguments and validation.
+
+Config files under `configs/` start from `default_config()` and change a few
+fields. They take a compact argument string after a colon, as in big_vision:
+
+    --config=configs/dcgan.py:res=64,dataset=digits
+
+`parse_arg` turns that string into typed values; `validate` checks the finished
+config before anything is written to the workdir, so a bad value stops the run
+with one error that names the field and what would be valid.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ml_collections
+
+from gan_jax.errors import ConfigError  # pylint: disable=unused-import
+
+
+def parse_arg(arg: str | None, **defaults: Any) -> ml_collections.ConfigDict:
+  """Parses a compact `key=value,key=value` string against typed defaults.
+
+  Args:
+    arg: the string after the colon in `--config=path.py:arg`, or None.
+    **defaults: every accepted key with its default value; a value's type is
+      the type the string is converted to (bool accepts true/false/1/0).
+
+  Returns:
+    A ConfigDict with one field per default, overridden where `arg` says so.
+
+  Raises:
+    ConfigError: for a key not in `defaults` or a value of the wrong type.
+  """
+  result = ml_collections.ConfigDict(defaults)
+  if not arg:
+    return result
+  for item in arg.split(','):
+    key, sep, value = item.partition('=')
+    key = key.strip()
+    if not sep or key not in defaults:
+      raise ConfigError(
+          f'config argument {item!r} is not one of key=value with key in '
+          f'{sorted(defaults)}')
+    kind = type(defaults[key])
+    try:
+      if kind is bool:
+        if value.lower() not in ('true', 'false', '1', '0'):
+          raise ValueError(value)
+        parsed = value.lower() in ('true', '1')
+      else:
+        parsed = kind(value)
+    except ValueError:
+      raise ConfigError(f'config argument {key}={value!r} is not a valid '
+                        f'{kind.__name__}') from None
+    result[key] = parsed
+  return result
+
+
+def optimizer_config(learning_rate: float = 2e-4, b1: float = 0.5,
+                     b2: float = 0.999) -> ml_collections.ConfigDict:
+  """One side's optimizer (each network side has its own optax state)."""
+  return ml_collections.ConfigDict(dict(
+      name='adam',             # adam | adamw | rmsprop | sgd
+      learning_rate=learning_rate,
+      b1=b1,                   # Adam beta1 (momentum for sgd/rmsprop)
+      b2=b2,                   # Adam beta2 (decay for rmsprop)
+      weight_decay=0.0,        # adamw only
+      schedule='constant',     # constant | linear_decay | cosine
+      decay_start_fraction=0.5,  # linear_decay: constant until then, then to 0
+      warmup_steps=0,
+  ))
+
+
+def default_config() -> ml_collections.ConfigDict:
+  """The fields every gan_jax run has, with DCGAN-paper defaults."""
+  config = ml_collections.ConfigDict()
+  config.seed = 0
+  config.batch_size = 64
+  config.num_train_steps = 3000
+  config.log_every_steps = 100
+  config.checkpoint_every_steps = 1000
+  config.sample_every_steps = 500
+  config.keep_checkpoints = 3
+  # k discriminator updates per generator update, all inside one jitted
+  # train_step (Goodfellow et al. 2014, Algorithm 1; WGAN uses k = 5).
+  config.d_steps_per_g_step = 1
+  # Exponential moving average of the generator's parameters, used for the
+  # samples when > 0 (Karras et al. 2018; Yazici et al. 2019). 0 disables.
+  config.ema_decay = 0.0
+  config.num_samples = 64      # images in each PNG sample grid
+
+  config.model = ml_collections.ConfigDict(dict(
+      name='dcgan',            # see gan_jax.models.MODELS
+      latent_dim=100,
+  ))
+  config.loss = ml_collections.ConfigDict(dict(
+      name='non_saturating',   # see gan_jax.losses.GAN_LOSSES
+      label_smoothing=0.0,     # one-sided, for minimax/non_saturating
+      gradient_penalty_weight=0.0,  # WGAN-GP lambda (Gulrajani et al.: 10)
+      r1_weight=0.0,           # R1 gamma (Mescheder et al. 2018)
+  ))
+  config.optimizer = ml_collections.ConfigDict(dict(
+      generator=optimizer_config(),
+      discriminator=optimizer_config(),
+  ))
+  config.dataset = ml_collections.ConfigDict(dict(
+      name='digits',           # see gan_jax.input_pipeline.DATASETS
+      resolution=32,           # images are resized to resolution x resolution
+      channels=1,              # 1 (grey) or 3 (RGB)
+      num_examples=100_000,    # size of a synthetic dataset (Gaussian mixtures)
+      prefetch=2,              # batches prepared ahead on the device
+  ))
+  return config
+
+
+_POSITIVE_INTS = ('batch_size', 'num_train_steps', 'log_every_steps',
+                  'checkpoint_every_steps', 'sample_every_steps',
+                  'keep_checkpoints', 'd_steps_per_g_step', 'num_samples')
+_OPTIMIZERS = ('adam', 'adamw', 'rmsprop', 'sgd')
+_SCHEDULES = ('constant', 'linear_decay', 'cosine')
+
+
+def _check(condition: bool, field: str, value: Any, valid: str) -> None:
+  if not condition:
+    raise ConfigError(f'config.{field}={value!r} is invalid: expected {valid}')
+
+
+def validate(config: ml_collections.ConfigDict) -> None:
+  """Checks the values every variant relies on.
+
+  Unknown field names are already rejected by `lock_config=True` when a flag
+  overrides them; model-, loss- and dataset-specific checks run where those
+  pieces are built (they know what they can do).
+
+  Raises:
+    ConfigError: naming the first invalid field and what would be valid.
+  """
+  # Imported here: the registries import this module for ConfigError.
+  from gan_jax import input_pipeline, losses, models  # pylint: disable=g-import-not-at-top
+
+  for name in _POSITIVE_INTS:
+    _check(config[name] > 0, name, config[name], 'an integer > 0')
+  _check(0.0 <= config.ema_decay < 1.0, 'ema_decay', config.ema_decay,
+         'a number in [0, 1) (0 disables the EMA)')
+  _check(config.model.name in models.MODELS, 'model.name', config.model.name,
+         f'one of {sorted(models.MODELS)}')
+  _check(config.model.latent_dim > 0, 'model.latent_dim',
+         config.model.latent_dim, 'an integer > 0')
+  _check(config.loss.name in losses.GAN_LOSSES, 'loss.name', config.loss.name,
+         f'one of {sorted(losses.GAN_LOSSES)}')
+  _check(0.0 <= config.loss.label_smoothing < 1.0, 'loss.label_smoothing',
+         config.loss.label_smoothing, 'a number in [0, 1)')
+  for name in ('gradient_penalty_weight', 'r1_weight'):
+    _check(config.loss[name] >= 0, f'loss.{name}', config.loss[name],
+           'a number >= 0')
+  for side in ('generator', 'discriminator'):
+    opt = config.optimizer[side]
+    prefix = f'optimizer.{side}.'
+    _check(opt.name in _OPTIMIZERS, prefix + 'name', opt.name,
+           f'one of {list(_OPTIMIZERS)}')
+    _check(opt.learning_rate > 0, prefix + 'learning_rate', opt.learning_rate,
+           'a number > 0')
+    _check(0.0 <= opt.b1 < 1.0, prefix + 'b1', opt.b1, 'a number in [0, 1)')
+    _check(0.0 <= opt.b2 < 1.0, prefix + 'b2', opt.b2, 'a number in [0, 1)')
+    _check(opt.schedule in _SCHEDULES, prefix + 'schedule', opt.schedule,
+           f'one of {list(_SCHEDULES)}')
+    _check(0.0 <= opt.decay_start_fraction <= 1.0,
+           prefix + 'decay_start_fraction', opt.decay_start_fraction,
+           'a number in [0, 1]')
+    _check(opt.warmup_steps >= 0, prefix + 'warmup_steps', opt.warmup_steps,
+           'an integer >= 0')
+  dataset_name = input_pipeline.dataset_kind(config.dataset.name)
+  _check(dataset_name in input_pipeline.DATASETS, 'dataset.name',
+         config.dataset.name, f'one of {sorted(input_pipeline.DATASETS)}')
+  _check(config.dataset.channels in (1, 3), 'dataset.channels',
+         config.dataset.channels, '1 or 3')
+  _check(config.dataset.resolution > 0, 'dataset.resolution',
+         config.dataset.resolution, 'an integer > 0')
+  _check(config.dataset.prefetch >= 1, 'dataset.prefetch',
+         config.dataset.prefetch, 'an integer >= 1')

@@ -1,0 +1,25 @@
+"""User-facing errors: `gan_jax.main` prints their message and exits nonzero.
+
+Each names what is wrong and what would be valid; none leaves a half-written
+workdir or a broken checkpoint behind.
+"""
+
+
+class GanJaxError(Exception):
+  """Base of the errors that stop a run with a message, not a traceback."""
+
+
+class ConfigError(GanJaxError, ValueError):
+  """A config field has a value gan_jax cannot run with."""
+
+
+class WorkdirError(GanJaxError):
+  """The workdir cannot be created or written."""
+
+
+class CheckpointError(GanJaxError):
+  """A checkpoint cannot be restored (corrupt, or from a different config)."""
+
+
+class NonFiniteLossError(GanJaxError, FloatingPointError):
+  """A loss became NaN or Inf; training stops before saving the bad state."""

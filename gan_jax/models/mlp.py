@@ -1,0 +1,58 @@
+"""Fully connected generator and discriminator (Goodfellow et al. 2014).
+
+The paper's discriminator used maxout units and dropout; this one uses
+LeakyReLU(0.2), which trains as well on the 2-D mixtures and images here and
+keeps the discriminator deterministic (no dropout randomness in the step).
+"""
+
+from typing import Sequence
+
+import flax.linen as nn
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from gan_jax import config_lib
+
+
+class MLPGenerator(nn.Module):
+  """z -> ReLU MLP -> a data example; tanh output for images, linear for points."""
+  output_shape: tuple[int, ...]
+  hidden_dims: Sequence[int]
+
+  @nn.compact
+  def __call__(self, z: jnp.ndarray, train: bool = True) -> jnp.ndarray:
+    del train  # no batch statistics
+    x = z
+    for width in self.hidden_dims:
+      x = nn.relu(nn.Dense(width)(x))
+    x = nn.Dense(int(np.prod(self.output_shape)))(x)
+    if len(self.output_shape) == 3:  # images live in [-1, 1]
+      x = jnp.tanh(x)
+    return x.reshape((z.shape[0],) + tuple(self.output_shape))
+
+
+class MLPDiscriminator(nn.Module):
+  """A data example -> LeakyReLU(0.2) MLP -> one logit."""
+  hidden_dims: Sequence[int]
+
+  @nn.compact
+  def __call__(self, x: jnp.ndarray, train: bool = True) -> jnp.ndarray:
+    del train
+    x = x.reshape((x.shape[0], -1))
+    for width in self.hidden_dims:
+      x = nn.leaky_relu(nn.Dense(width)(x), negative_slope=0.2)
+    return nn.Dense(1)(x)[:, 0]
+
+
+def build(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]):
+  """Builds the MLP pair from config.model.{g_hidden,d_hidden}."""
+  for field in ('g_hidden', 'd_hidden'):
+    widths = config.get(field)
+    if widths is None or any(int(w) <= 0 for w in widths):
+      raise config_lib.ConfigError(
+          f'config.model.{field}={widths!r} is invalid for the mlp model: '
+          'expected a tuple of positive layer widths, e.g. (256, 256)')
+  return (MLPGenerator(output_shape=data_shape,
+                       hidden_dims=tuple(config.g_hidden)),
+          MLPDiscriminator(hidden_dims=tuple(config.d_hidden)))

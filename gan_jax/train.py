@@ -1,0 +1,199 @@
+"""The training loop: data in, jitted steps, checkpoints, samples and logs out.
+
+`train_and_evaluate(config, workdir)` validates the config, builds the
+variant, restores the newest checkpoint in `workdir/checkpoints` if there is
+one, and runs the jitted `train_step` to `config.num_train_steps`. The loop
+never waits on the device except at log, checkpoint and sample steps: metrics
+stay on the device until a log step fetches them.
+
+Workdir layout:
+  config.json                 the resolved config of the (latest) run
+  checkpoints/<step>/         orbax checkpoints of the whole GANState
+  samples/step_<step>.png     generator output on a fixed input batch
+  events.out.tfevents.*       TensorBoard scalars and sample images
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from absl import logging
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from gan_jax import checkpoint
+from gan_jax import config_lib
+from gan_jax import input_pipeline
+from gan_jax import summary
+from gan_jax import train_step as train_step_lib
+from gan_jax import variants
+from gan_jax.errors import NonFiniteLossError, WorkdirError
+
+# Keys of the fixed sample batch and of nothing else (see `fold_in`).
+_SAMPLE_KEY_TAG = 7
+
+
+def prepare_workdir(workdir: str) -> str:
+  """Creates `workdir` and checks that it can be written.
+
+  Raises:
+    WorkdirError: naming the directory and the OS error.
+  """
+  workdir = os.path.abspath(workdir)
+  try:
+    os.makedirs(os.path.join(workdir, 'samples'), exist_ok=True)
+    probe = os.path.join(workdir, '.write_test')
+    with open(probe, 'w') as f:
+      f.write('ok')
+    os.remove(probe)
+  except OSError as e:
+    raise WorkdirError(f'--workdir={workdir} is not a writable directory: '
+                       f'{e.strerror or e}. Give a directory you can write '
+                       'to.') from e
+  return workdir
+
+
+def check_finite(pending: list[tuple[int, dict]], checkpointer) -> None:
+  """Raises NonFiniteLossError naming the first step with a NaN/Inf loss."""
+  losses = jax.device_get([{k: v for k, v in m.items() if k.endswith('_loss')}
+                           for _, m in pending])
+  for (step, _), values in zip(pending, losses):
+    for name, value in values.items():
+      if not np.isfinite(value):
+        last = checkpointer.latest_step()
+        kept = (f'the last good checkpoint (step {last}) in '
+                f'{checkpointer.directory} is intact' if last is not None
+                else 'no checkpoint had been written yet')
+        raise NonFiniteLossError(
+            f'{name} is {value} at step {step}: training stopped and {kept}. '
+            'Lower the learning rates, add a gradient penalty, or check the '
+            'data for NaNs.')
+
+
+def _format_duration(seconds: float) -> str:
+  minutes, seconds = divmod(int(seconds), 60)
+  hours, minutes = divmod(minutes, 60)
+  return f'{hours}:{minutes:02d}:{seconds:02d}'
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict,
+                       workdir: str) -> train_step_lib.GANState:
+  """Trains the GAN that `config` describes, writing into `workdir`.
+
+  Args:
+    config: a config from `configs/` (see `config_lib.default_config`).
+    workdir: where checkpoints, samples and logs go; a run resumes from the
+      newest checkpoint found there.
+
+  Returns:
+    The final training state.
+  """
+  # Everything that can reject the config runs before the workdir is touched.
+  config_lib.validate(config)
+  dataset = input_pipeline.load_dataset(config.dataset)
+  gan = variants.build(config, dataset.example_shape)
+  g_tx, d_tx = train_step_lib.make_optimizers(config)
+  # k minibatches per step, one per discriminator update.
+  step_batch_size = config.batch_size * config.d_steps_per_g_step
+  first_batch = next(input_pipeline.batches(dataset, step_batch_size,
+                                            config.seed))
+
+  workdir = prepare_workdir(workdir)
+  is_host0 = jax.process_index() == 0
+  checkpointer = checkpoint.Checkpointer(os.path.join(workdir, 'checkpoints'),
+                                         config.keep_checkpoints)
+  state = train_step_lib.create_train_state(gan, g_tx, d_tx, first_batch,
+                                            config.seed, config.ema_decay)
+  if checkpointer.latest_step() is not None:
+    state = checkpointer.restore(state)
+    logging.info('Resumed from %s at step %d.', checkpointer.directory,
+                 int(state.step))
+  start_step = int(state.step)
+  if is_host0:
+    with open(os.path.join(workdir, 'config.json'), 'w') as f:
+      f.write(config.to_json_best_effort(indent=2))
+
+  train_step = jax.jit(
+      train_step_lib.make_train_step(
+          gan, g_tx, d_tx, d_steps_per_g_step=config.d_steps_per_g_step,
+          ema_decay=config.ema_decay),
+      donate_argnums=0)
+  data = input_pipeline.prefetch_to_device(
+      input_pipeline.batches(dataset, step_batch_size, config.seed,
+                             start=start_step),
+      config.dataset.prefetch)
+
+  sample_fn = jax.jit(gan.sample)
+  sample_inputs = gan.sample_inputs(
+      jax.random.fold_in(jax.random.PRNGKey(config.seed), _SAMPLE_KEY_TAG),
+      config.num_samples)
+  reference = dataset.arrays['x'][:2000]
+  writer = summary.MetricWriter(workdir)
+
+  def write_samples(step: int) -> None:
+    params = train_step_lib.sample_params(state)
+    images = jax.device_get(sample_fn(params, state.generator.model_state,
+                                      sample_inputs))
+    picture = summary.render_samples(images, reference)
+    if is_host0:
+      summary.save_png(os.path.join(workdir, 'samples', f'step_{step:06d}.png'),
+                       picture)
+      writer.write_image(step, 'samples', picture)
+
+  if start_step >= config.num_train_steps:
+    logging.info('Nothing to do: step %d >= num_train_steps.', start_step)
+    return state
+
+  logging.info('Training %s on %s (%s examples of shape %s) from step %d to '
+               '%d.', config.model.name, config.dataset.name, len(dataset),
+               dataset.example_shape, start_step, config.num_train_steps)
+  batch = next(data)
+  compile_start = time.perf_counter()
+  train_step = train_step.lower(state, batch).compile()
+  logging.info('Compiled the train step in %.1f s.',
+               time.perf_counter() - compile_start)
+
+  pending: list[tuple[int, dict]] = []    # (step, metrics on the device)
+  interval_start, interval_first = time.perf_counter(), start_step
+  run_start = interval_start
+  for step in range(start_step + 1, config.num_train_steps + 1):
+    if step > start_step + 1:
+      batch = next(data)
+    state, metrics = train_step(state, batch)
+    pending.append((step, metrics))
+    is_last = step == config.num_train_steps
+
+    if step % config.log_every_steps == 0 or is_last:
+      check_finite(pending, checkpointer)
+      means = jax.device_get(jax.tree.map(lambda *x: jnp.mean(jnp.stack(x)),
+                                          *[m for _, m in pending]))
+      elapsed = time.perf_counter() - interval_start
+      steps_per_sec = (step - interval_first) / elapsed
+      means['steps_per_sec'] = steps_per_sec
+      means['examples_per_sec'] = steps_per_sec * step_batch_size
+      writer.write_scalars(step, means)
+      remaining = (config.num_train_steps - step) / max(steps_per_sec, 1e-9)
+      logging.info(
+          'step %d/%d | %.1f steps/s | ETA %s | %s', step,
+          config.num_train_steps, steps_per_sec, _format_duration(remaining),
+          ' '.join(f'{k}={means[k]:.4g}' for k in
+                   ('d_loss', 'g_loss', 'd_real', 'd_fake') if k in means))
+      pending = []
+      interval_start, interval_first = time.perf_counter(), step
+
+    if step % config.checkpoint_every_steps == 0 or is_last:
+      check_finite(pending, checkpointer)  # never save a NaN state
+      checkpointer.save(step, state)
+    if step % config.sample_every_steps == 0 or is_last:
+      write_samples(step)
+
+  checkpointer.wait_until_finished()
+  writer.close()
+  logging.info('Done: %d steps in %s. Workdir: %s', config.num_train_steps -
+               start_step, _format_duration(time.perf_counter() - run_start),
+               workdir)
+  return state

@@ -1,0 +1,233 @@
+"""The training state pytree and the one train step every variant shares.
+
+`GANState` holds everything that changes during training as plain arrays:
+both sides' parameters, their batch statistics, their two separate optax
+states, the generator EMA, the step and the base PRNG key. The optax
+transformations themselves are static and closed over by the step, so jit,
+vmap, sharding and orbax all see one ordinary pytree.
+
+`make_train_step` returns `train_step(state, batch) -> (state, metrics)`:
+
+  1. key = fold_in(state.rng, state.step): a resumed run continues the same
+     random stream.
+  2. k - 1 discriminator-only updates (`d_steps_per_g_step = k`), each on its
+     own slice of the batch with freshly generated samples (Goodfellow et al.
+     2014, Algorithm 1; WGAN's n_critic).
+  3. One generator forward pass, kept with its VJP (`jax.vjp`).
+  4. The k-th discriminator update on those generated samples.
+  5. The generator update: the generator loss is evaluated with the
+     discriminator *after* its update in this step (as in pytorch/examples'
+     DCGAN and Goodfellow et al.'s alternation), differentiated with respect
+     to the generated samples and pulled back through the VJP of step 3, so
+     the generator's forward pass is not recomputed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import flax
+import jax
+import jax.numpy as jnp
+import ml_collections
+import optax
+
+PyTree = Any
+Metrics = dict[str, jax.Array]
+
+
+@flax.struct.dataclass
+class NetworkState:
+  """One side of the game: its parameters, batch statistics, optimizer state."""
+  params: PyTree
+  model_state: dict      # non-parameter collections, e.g. {'batch_stats': ...}
+  opt_state: optax.OptState
+
+
+@flax.struct.dataclass
+class GANState:
+  """Everything training changes, as one pytree of arrays."""
+  step: jax.Array        # int32 scalar: completed train steps
+  rng: jax.Array         # uint32[2]: base key; a step uses fold_in(rng, step)
+  generator: NetworkState
+  discriminator: NetworkState
+  ema_params: PyTree     # EMA of generator params; None if ema_decay == 0
+
+
+def learning_rate_schedule(config: ml_collections.ConfigDict,
+                           num_updates: int) -> optax.Schedule:
+  """The learning rate of one side as a function of its update count."""
+  lr = config.learning_rate
+  if config.schedule == 'constant':
+    schedule = optax.constant_schedule(lr)
+  elif config.schedule == 'linear_decay':
+    # Constant, then linear to zero at the end (CycleGAN, Zhu et al. 2017).
+    start = int(config.decay_start_fraction * num_updates)
+    schedule = optax.join_schedules(
+        [optax.constant_schedule(lr),
+         optax.linear_schedule(lr, 0.0, max(num_updates - start, 1))],
+        [start])
+  elif config.schedule == 'cosine':
+    schedule = optax.cosine_decay_schedule(lr, max(num_updates, 1))
+  else:
+    raise ValueError(f'unknown schedule {config.schedule!r}')
+  if config.warmup_steps:
+    schedule = optax.join_schedules(
+        [optax.linear_schedule(0.0, lr, config.warmup_steps), schedule],
+        [config.warmup_steps])
+  return schedule
+
+
+def make_optimizer(config: ml_collections.ConfigDict,
+                   num_updates: int) -> optax.GradientTransformation:
+  """One side's optimizer; its hyperparameters live in its state as arrays.
+
+  `inject_hyperparams` keeps the learning rate and betas inside the optax
+  state, so they can be logged and vmapped over (a population of runs that
+  differ in learning rate is one program).
+  """
+  schedule = learning_rate_schedule(config, num_updates)
+  if config.name == 'adam':
+    return optax.inject_hyperparams(optax.adam)(
+        learning_rate=schedule, b1=config.b1, b2=config.b2)
+  if config.name == 'adamw':
+    return optax.inject_hyperparams(optax.adamw)(
+        learning_rate=schedule, b1=config.b1, b2=config.b2,
+        weight_decay=config.weight_decay)
+  if config.name == 'rmsprop':
+    return optax.inject_hyperparams(optax.rmsprop)(
+        learning_rate=schedule, decay=config.b2, momentum=config.b1 or None)
+  if config.name == 'sgd':
+    return optax.inject_hyperparams(optax.sgd)(
+        learning_rate=schedule, momentum=config.b1 or None)
+  raise ValueError(f'unknown optimizer {config.name!r}')
+
+
+def make_optimizers(config: ml_collections.ConfigDict):
+  """(generator, discriminator) optimizers; D updates k times per step."""
+  return (make_optimizer(config.optimizer.generator, config.num_train_steps),
+          make_optimizer(config.optimizer.discriminator,
+                         config.num_train_steps * config.d_steps_per_g_step))
+
+
+def _network_state(variables: dict, tx: optax.GradientTransformation):
+  variables = dict(variables)
+  params = variables.pop('params')
+  return NetworkState(params=params, model_state=variables,
+                      opt_state=tx.init(params))
+
+
+def create_train_state(gan, g_tx: optax.GradientTransformation,
+                       d_tx: optax.GradientTransformation, example_batch: dict,
+                       seed: int, ema_decay: float = 0.0) -> GANState:
+  """Initialises both sides from `seed` and an example batch."""
+  init_key, train_key = jax.random.split(jax.random.PRNGKey(seed))
+  g_variables, d_variables = gan.init(init_key, example_batch)
+  generator = _network_state(g_variables, g_tx)
+  return GANState(
+      step=jnp.zeros((), jnp.int32),
+      rng=train_key,
+      generator=generator,
+      discriminator=_network_state(d_variables, d_tx),
+      ema_params=(jax.tree.map(jnp.copy, generator.params)
+                  if ema_decay else None))
+
+
+def _learning_rate(opt_state) -> jax.Array:
+  return opt_state.hyperparams['learning_rate']
+
+
+def make_train_step(gan, g_tx: optax.GradientTransformation,
+                    d_tx: optax.GradientTransformation, *,
+                    d_steps_per_g_step: int = 1, ema_decay: float = 0.0
+                    ) -> Callable[[GANState, dict], tuple[GANState, Metrics]]:
+  """Builds the train step (not jitted: the caller jits, vmaps or shards it).
+
+  Args:
+    gan: a variant (see `gan_jax.variants`).
+    g_tx: the generator side's optimizer.
+    d_tx: the discriminator side's optimizer.
+    d_steps_per_g_step: k discriminator updates per generator update. The
+      batch passed to the step holds k minibatches along its leading axis
+      (batch size k * B), one per discriminator update.
+    ema_decay: decay of the generator EMA; 0 disables it.
+
+  Returns:
+    `train_step(state, batch) -> (new_state, metrics)`, pure. The metrics of
+    the discriminator are those of its last (k-th) update.
+  """
+  k = d_steps_per_g_step
+
+  def discriminator_update(d: NetworkState, outputs, batch, key):
+    def loss_fn(params):
+      return gan.discriminator_loss(params, d.model_state, outputs, batch, key)
+
+    (loss, (model_state, metrics)), grads = jax.value_and_grad(
+        loss_fn, has_aux=True)(d.params)
+    updates, opt_state = d_tx.update(grads, d.opt_state, d.params)
+    d = NetworkState(params=optax.apply_updates(d.params, updates),
+                     model_state=model_state, opt_state=opt_state)
+    return d, {'d_loss': loss, 'd_grad_norm': optax.global_norm(grads),
+               **metrics}
+
+  def train_step(state: GANState, batch: dict) -> tuple[GANState, Metrics]:
+    key = jax.random.fold_in(state.rng, state.step)
+    minibatches = jax.tree.map(
+        lambda x: x.reshape((k, x.shape[0] // k) + x.shape[1:]), batch)
+    *d_only_keys, last_key = jax.random.split(key, k)
+    g, d = state.generator, state.discriminator
+    g_model_state = g.model_state
+
+    if k > 1:  # discriminator-only updates, each with fresh samples
+      def d_only_update(carry, inputs):
+        g_model_state, d = carry
+        minibatch, step_key = inputs
+        gen_key, d_key = jax.random.split(step_key)
+        outputs, g_model_state = gan.generate(g.params, g_model_state,
+                                              minibatch, gen_key)
+        d, _ = discriminator_update(d, outputs, minibatch, d_key)
+        return (g_model_state, d), None
+
+      (g_model_state, d), _ = jax.lax.scan(
+          d_only_update, (g_model_state, d),
+          (jax.tree.map(lambda x: x[:-1], minibatches),
+           jnp.stack(d_only_keys)))
+
+    minibatch = jax.tree.map(lambda x: x[-1], minibatches)
+    gen_key, d_key, g_key = jax.random.split(last_key, 3)
+    outputs, generator_vjp, g_model_state = jax.vjp(
+        lambda params: gan.generate(params, g_model_state, minibatch, gen_key),
+        g.params, has_aux=True)
+    d, d_metrics = discriminator_update(d, jax.lax.stop_gradient(outputs),
+                                        minibatch, d_key)
+
+    # The generator sees the discriminator after this step's update.
+    def g_loss_fn(outputs):
+      return gan.generator_loss(d.params, d.model_state, outputs, minibatch,
+                                g_key)
+
+    (g_loss, g_metrics), output_grads = jax.value_and_grad(
+        g_loss_fn, has_aux=True, allow_int=True)(outputs)
+    (g_grads,) = generator_vjp(output_grads)
+    updates, g_opt_state = g_tx.update(g_grads, g.opt_state, g.params)
+    g = NetworkState(params=optax.apply_updates(g.params, updates),
+                     model_state=g_model_state, opt_state=g_opt_state)
+
+    ema_params = state.ema_params
+    if ema_decay:
+      ema_params = optax.incremental_update(g.params, ema_params,
+                                            step_size=1.0 - ema_decay)
+    metrics = {**d_metrics, **g_metrics, 'g_loss': g_loss,
+               'g_grad_norm': optax.global_norm(g_grads),
+               'g_learning_rate': _learning_rate(g.opt_state),
+               'd_learning_rate': _learning_rate(d.opt_state)}
+    new_state = state.replace(step=state.step + 1, generator=g,
+                              discriminator=d, ema_params=ema_params)
+    return new_state, metrics
+
+  return train_step
+
+
+def sample_params(state: GANState) -> PyTree:
+  """The generator parameters used for samples: the EMA when there is one."""
+  return state.generator.params if state.ema_params is None else state.ema_params

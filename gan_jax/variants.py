@@ -1,0 +1,150 @@
+"""GAN variants: what each supplies to the one shared train step.
+
+A variant owns its networks and its two objectives; everything else (the
+alternating update, optimizers, EMA, checkpoints, logging) is shared and lives
+in `train_step.py` / `train.py`. The contract, used by `train_step`:
+
+  init(key, batch) -> (g_variables, d_variables)
+      Flax variables of the generator side and the discriminator side. A side
+      may hold several networks (CycleGAN: two of each) in one pytree; each
+      side gets one optax state.
+
+  generate(g_params, g_state, batch, key) -> (outputs, new_g_state)
+      Everything the generator side computes in a step (for a standard GAN,
+      G(z)). The train step differentiates it with `jax.vjp` once and reuses
+      the result for the discriminator update and the generator update, so
+      the generator's forward pass runs once per step.
+
+  discriminator_loss(d_params, d_state, outputs, batch, key)
+      -> (loss, (new_d_state, metrics))
+      Minimised by the discriminator side; `outputs` arrive gradient-stopped.
+
+  generator_loss(d_params, d_state, outputs, batch, key) -> (loss, metrics)
+      Minimised by the generator side; differentiated w.r.t. `outputs`.
+
+  sample_inputs(key, num) / sample(g_params, g_state, inputs)
+      A fixed input batch and the generator's output for the PNG grids.
+
+`g_state` / `d_state` hold non-parameter collections (batch statistics) as
+a dict, `{}` when a network has none.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+
+from gan_jax import config_lib
+from gan_jax import losses
+from gan_jax import models
+
+PyTree = Any
+
+
+def apply_train_mode(module: nn.Module, params: PyTree, state: dict,
+                     *inputs) -> tuple[jax.Array, dict]:
+  """Applies `module` in training mode; returns (output, updated state)."""
+  if not state:
+    return module.apply({'params': params}, *inputs, train=True), {}
+  return module.apply({'params': params, **state}, *inputs, train=True,
+                      mutable=list(state))
+
+
+class StandardGAN:
+  """G maps noise to data, D scores data: vanilla GAN and DCGAN.
+
+  The discriminator sees the real and the generated batch in two separate
+  calls, so batch norm normalises each with its own statistics (as in the
+  DCGAN paper and pytorch/examples). In the generator loss, D runs in training
+  mode and its updated batch statistics are discarded: D's statistics are
+  those of its own update.
+  """
+
+  def __init__(self, generator: nn.Module, discriminator: nn.Module,
+               gan_loss: losses.GANLoss, loss_config: ml_collections.ConfigDict,
+               latent_dim: int):
+    self.generator = generator
+    self.discriminator = discriminator
+    self.gan_loss = gan_loss
+    self.loss_config = loss_config
+    self.latent_dim = latent_dim
+
+  # --- construction -----------------------------------------------------------
+
+  def init(self, key: jax.Array, batch: dict) -> tuple[dict, dict]:
+    g_key, d_key = jax.random.split(key)
+    z = jnp.zeros((1, self.latent_dim), jnp.float32)
+    g_variables = self.generator.init(g_key, z, train=False)
+    d_variables = self.discriminator.init(d_key, batch['x'][:1], train=False)
+    return dict(g_variables), dict(d_variables)
+
+  # --- the step ---------------------------------------------------------------
+
+  def _latents(self, key: jax.Array, num: int) -> jax.Array:
+    return jax.random.normal(key, (num, self.latent_dim), jnp.float32)
+
+  def generate(self, g_params, g_state, batch, key):
+    z = self._latents(key, batch['x'].shape[0])
+    fake, g_state = apply_train_mode(self.generator, g_params, g_state, z)
+    return {'x': fake}, g_state
+
+  def _critic(self, d_params, d_state):
+    """D as a function of its input alone, for the gradient penalties."""
+    return lambda x: apply_train_mode(self.discriminator, d_params, d_state,
+                                      x)[0]
+
+  def discriminator_loss(self, d_params, d_state, outputs, batch, key):
+    real, fake = batch['x'], outputs['x']
+    real_logits, new_state = apply_train_mode(self.discriminator, d_params,
+                                              d_state, real)
+    fake_logits, new_state = apply_train_mode(self.discriminator, d_params,
+                                              new_state, fake)
+    extra = ({'label_smoothing': self.loss_config.label_smoothing}
+             if self.loss_config.label_smoothing else {})
+    loss = self.gan_loss.discriminator(real_logits, fake_logits, **extra)
+    metrics = {'d_real': jnp.mean(self.gan_loss.output(real_logits)),
+               'd_fake': jnp.mean(self.gan_loss.output(fake_logits))}
+    if self.loss_config.gradient_penalty_weight:
+      penalty = losses.gradient_penalty(self._critic(d_params, d_state), real,
+                                        fake, key)
+      loss += self.loss_config.gradient_penalty_weight * penalty
+      metrics['gradient_penalty'] = penalty
+    if self.loss_config.r1_weight:
+      penalty = losses.r1_penalty(self._critic(d_params, d_state), real)
+      loss += 0.5 * self.loss_config.r1_weight * penalty
+      metrics['r1_penalty'] = penalty
+    return loss, (new_state, metrics)
+
+  def generator_loss(self, d_params, d_state, outputs, batch, key):
+    del batch, key
+    fake_logits, _ = apply_train_mode(self.discriminator, d_params, d_state,
+                                      outputs['x'])
+    return self.gan_loss.generator(fake_logits), {}
+
+  # --- samples ----------------------------------------------------------------
+
+  def sample_inputs(self, key: jax.Array, num: int) -> dict:
+    return {'z': self._latents(key, num)}
+
+  def sample(self, g_params, g_state, inputs: dict) -> jax.Array:
+    return self.generator.apply({'params': g_params, **g_state}, inputs['z'],
+                                train=False)
+
+
+def build(config: ml_collections.ConfigDict,
+          data_shape: tuple[int, ...]) -> StandardGAN:
+  """Builds the variant that `config` describes for examples of `data_shape`."""
+  if (config.loss.label_smoothing
+      and config.loss.name not in losses.SMOOTHABLE):
+    raise config_lib.ConfigError(
+        f'config.loss.label_smoothing={config.loss.label_smoothing} only '
+        f'applies to the losses {list(losses.SMOOTHABLE)}, not '
+        f'{config.loss.name!r}: set it to 0')
+  generator, discriminator = models.build(config.model, data_shape)
+  return StandardGAN(generator, discriminator,
+                     losses.GAN_LOSSES[config.loss.name], config.loss,
+                     config.model.latent_dim)
