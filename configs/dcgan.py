@@ -16,7 +16,7 @@ def get_config(arg=None):
                              loss='non_saturating')
   config = config_lib.default_config()
   config.batch_size = 64
-  config.num_train_steps = 2000
+  config.num_train_steps = 1500
   config.log_every_steps = 100
   config.checkpoint_every_steps = 500
   config.sample_every_steps = 500
@@ -26,6 +26,8 @@ def get_config(arg=None):
   config.model.g_features = 64     # ngf: channels before G's output layer
   config.model.d_features = 64     # ndf: channels of D's first layer
   config.model.d_norm = 'batch'    # batch | layer | none (layer for WGAN-GP)
+  # auto: sub-pixel on CPU, transposed conv elsewhere (same math, same params)
+  config.model.upsample = 'auto'
 
   config.loss.name = arg.loss
   config.dataset.name = arg.dataset

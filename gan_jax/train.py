@@ -15,7 +15,7 @@ Workdir layout:
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import os
 import time
 
@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
+import optax
 
 from gan_jax import checkpoint
 from gan_jax import config_lib
@@ -80,6 +81,46 @@ def _format_duration(seconds: float) -> str:
   return f'{hours}:{minutes:02d}:{seconds:02d}'
 
 
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+  """Everything a config determines before training starts."""
+  config: ml_collections.ConfigDict
+  dataset: input_pipeline.Dataset
+  gan: variants.StandardGAN
+  g_tx: optax.GradientTransformation
+  d_tx: optax.GradientTransformation
+  step_batch_size: int             # batch_size x d_steps_per_g_step
+  initial_state: train_step_lib.GANState
+
+
+def setup(config: ml_collections.ConfigDict) -> Experiment:
+  """Validates `config` and builds data, variant, optimizers and a fresh state.
+
+  Raises:
+    ConfigError: for any invalid field, before anything is written.
+  """
+  config_lib.validate(config)
+  dataset = input_pipeline.load_dataset(config.dataset)
+  gan = variants.build(config, dataset.example_shape)
+  g_tx, d_tx = train_step_lib.make_optimizers(config)
+  # k minibatches per step, one per discriminator update.
+  step_batch_size = config.batch_size * config.d_steps_per_g_step
+  first_batch = next(input_pipeline.batches(dataset, step_batch_size,
+                                            config.seed))
+  state = train_step_lib.create_train_state(gan, g_tx, d_tx, first_batch,
+                                            config.seed, config.ema_decay)
+  return Experiment(config, dataset, gan, g_tx, d_tx, step_batch_size, state)
+
+
+def restore_latest(experiment: Experiment, workdir: str):
+  """The newest checkpointed state in `workdir`, or None if there is none."""
+  checkpointer = checkpoint.Checkpointer(os.path.join(workdir, 'checkpoints'),
+                                         experiment.config.keep_checkpoints)
+  if checkpointer.latest_step() is None:
+    return None
+  return checkpointer.restore(experiment.initial_state)
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict,
                        workdir: str) -> train_step_lib.GANState:
   """Trains the GAN that `config` describes, writing into `workdir`.
@@ -93,21 +134,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
     The final training state.
   """
   # Everything that can reject the config runs before the workdir is touched.
-  config_lib.validate(config)
-  dataset = input_pipeline.load_dataset(config.dataset)
-  gan = variants.build(config, dataset.example_shape)
-  g_tx, d_tx = train_step_lib.make_optimizers(config)
-  # k minibatches per step, one per discriminator update.
-  step_batch_size = config.batch_size * config.d_steps_per_g_step
-  first_batch = next(input_pipeline.batches(dataset, step_batch_size,
-                                            config.seed))
+  experiment = setup(config)
+  dataset, gan = experiment.dataset, experiment.gan
+  step_batch_size = experiment.step_batch_size
 
   workdir = prepare_workdir(workdir)
   is_host0 = jax.process_index() == 0
   checkpointer = checkpoint.Checkpointer(os.path.join(workdir, 'checkpoints'),
                                          config.keep_checkpoints)
-  state = train_step_lib.create_train_state(gan, g_tx, d_tx, first_batch,
-                                            config.seed, config.ema_decay)
+  state = experiment.initial_state
   if checkpointer.latest_step() is not None:
     state = checkpointer.restore(state)
     logging.info('Resumed from %s at step %d.', checkpointer.directory,
@@ -119,7 +154,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
 
   train_step = jax.jit(
       train_step_lib.make_train_step(
-          gan, g_tx, d_tx, d_steps_per_g_step=config.d_steps_per_g_step,
+          gan, experiment.g_tx, experiment.d_tx,
+          d_steps_per_g_step=config.d_steps_per_g_step,
           ema_decay=config.ema_decay),
       donate_argnums=0)
   data = input_pipeline.prefetch_to_device(

@@ -120,17 +120,22 @@ def _network_state(variables: dict, tx: optax.GradientTransformation):
 def create_train_state(gan, g_tx: optax.GradientTransformation,
                        d_tx: optax.GradientTransformation, example_batch: dict,
                        seed: int, ema_decay: float = 0.0) -> GANState:
-  """Initialises both sides from `seed` and an example batch."""
-  init_key, train_key = jax.random.split(jax.random.PRNGKey(seed))
-  g_variables, d_variables = gan.init(init_key, example_batch)
-  generator = _network_state(g_variables, g_tx)
-  return GANState(
-      step=jnp.zeros((), jnp.int32),
-      rng=train_key,
-      generator=generator,
-      discriminator=_network_state(d_variables, d_tx),
-      ema_params=(jax.tree.map(jnp.copy, generator.params)
-                  if ema_decay else None))
+  """Initialises both sides from `seed` and an example batch (jitted)."""
+
+  @jax.jit
+  def create(key, example_batch):
+    init_key, train_key = jax.random.split(key)
+    g_variables, d_variables = gan.init(init_key, example_batch)
+    generator = _network_state(g_variables, g_tx)
+    return GANState(
+        step=jnp.zeros((), jnp.int32),
+        rng=train_key,
+        generator=generator,
+        discriminator=_network_state(d_variables, d_tx),
+        ema_params=(jax.tree.map(jnp.copy, generator.params)
+                    if ema_decay else None))
+
+  return create(jax.random.PRNGKey(seed), example_batch)
 
 
 def _learning_rate(opt_state) -> jax.Array:

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import ml_collections
 
 from gan_jax import config_lib
+from gan_jax.models import layers
 
 _INIT = nn.initializers.normal(stddev=0.02)
 
@@ -44,6 +45,7 @@ class DCGANGenerator(nn.Module):
   """z -> (H, W, C) image in [-1, 1] by repeated 2x transposed convolutions."""
   output_shape: tuple[int, int, int]
   features: int = 64          # channels before the output layer (ngf)
+  upsample: str = 'transpose'  # transpose | subpixel (identical results)
 
   @nn.compact
   def __call__(self, z: jnp.ndarray, train: bool = True) -> jnp.ndarray:
@@ -54,15 +56,13 @@ class DCGANGenerator(nn.Module):
     x = nn.Dense(size * size * channels, use_bias=False, kernel_init=_INIT)(z)
     x = x.reshape((z.shape[0], size, size, channels))
     x = nn.relu(batch_norm(train)(x))
-    # PyTorch's ConvTranspose2d(k=4, s=2, p=1) pads the dilated input by
-    # k - 1 - p = 2 on each side: the output is exactly twice the input.
-    up = functools.partial(nn.ConvTranspose, kernel_size=(4, 4),
-                           strides=(2, 2), padding=((2, 2), (2, 2)),
-                           use_bias=False, kernel_init=_INIT)
-    for _ in range(doublings - 1):
+    # PyTorch's ConvTranspose2d(k=4, s=2, p=1): exactly twice the input.
+    up = functools.partial(layers.Upsample2x, method=self.upsample,
+                           kernel_init=_INIT)
+    for i in range(doublings - 1):
       channels //= 2
-      x = nn.relu(batch_norm(train)(up(channels)(x)))
-    return jnp.tanh(up(out_channels)(x))
+      x = nn.relu(batch_norm(train)(up(channels, name=f'up{i}')(x)))
+    return jnp.tanh(up(out_channels, name=f'up{doublings - 1}')(x))
 
 
 class DCGANDiscriminator(nn.Module):
@@ -109,5 +109,13 @@ def build(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]):
       raise config_lib.ConfigError(
           f'config.model.{field}={config[field]} is invalid: expected an '
           'integer > 0')
-  return (DCGANGenerator(output_shape=data_shape, features=config.g_features),
+  upsample = config.get('upsample', 'auto')
+  if upsample == 'auto':
+    upsample = layers.default_upsample_method()
+  if upsample not in ('transpose', 'subpixel'):
+    raise config_lib.ConfigError(
+        f'config.model.upsample={upsample!r} is invalid: expected one of '
+        "['auto', 'transpose', 'subpixel']")
+  return (DCGANGenerator(output_shape=data_shape, features=config.g_features,
+                         upsample=upsample),
           DCGANDiscriminator(features=config.d_features, norm=config.d_norm))

@@ -1,0 +1,148 @@
+"""Model output shapes, DCGAN fidelity, and the exact sub-pixel upsampling."""
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import pytest
+
+from gan_jax import config_lib
+from gan_jax import models
+from gan_jax.models import dcgan
+from gan_jax.models import layers
+
+
+def dcgan_config(**kw):
+  base = dict(name='dcgan', latent_dim=100, g_features=64, d_features=64,
+              d_norm='batch', upsample='auto')
+  base.update(kw)
+  return ml_collections.ConfigDict(base)
+
+
+def count(params):
+  return sum(int(np.prod(p.shape)) for p in jax.tree.leaves(params))
+
+
+def numpy_variables(module, *inputs):
+  """Variables of the right shapes filled by NumPy: tests of shapes need not
+  compile the PRNG (XLA:CPU spends ~0.15 s compiling each random draw)."""
+  shapes = jax.eval_shape(
+      lambda: module.init(jax.random.PRNGKey(0), *inputs, train=True))
+  rng = np.random.default_rng(0)
+  return jax.tree.map(
+      lambda s: (0.02 * rng.standard_normal(s.shape)).astype(s.dtype), shapes)
+
+
+@pytest.mark.parametrize('res', [28, 32, 64])
+@pytest.mark.parametrize('channels', [1, 3])
+def test_dcgan_shapes(res, channels):
+  g, d = models.build(dcgan_config(g_features=8, d_features=8, latent_dim=4),
+                      (res, res, channels))
+  z = jax.random.normal(jax.random.PRNGKey(2), (2, 4))
+  g_vars = numpy_variables(g, z)
+  d_vars = numpy_variables(d, jnp.zeros((2, res, res, channels)))
+
+  @jax.jit
+  def run(z):
+    images, _ = g.apply(g_vars, z, train=True, mutable=['batch_stats'])
+    logits, _ = d.apply(d_vars, images, train=True, mutable=['batch_stats'])
+    return images, logits
+
+  images, logits = run(z)
+  assert images.shape == (2, res, res, channels)
+  assert float(jnp.max(jnp.abs(images))) <= 1.0  # tanh output
+  assert logits.shape == (2,)
+
+
+@pytest.mark.parametrize('shape', [(2,), (8, 8, 1)])
+def test_mlp_shapes(shape):
+  config = ml_collections.ConfigDict(dict(name='mlp', latent_dim=3,
+                                          g_hidden=(16,), d_hidden=(16,)))
+  g, d = models.build(config, shape)
+  z = jnp.ones((5, 3))
+  out, _ = g.init_with_output(jax.random.PRNGKey(0), z)
+  assert out.shape == (5,) + shape
+  assert d.init_with_output(jax.random.PRNGKey(1), out)[0].shape == (5,)
+
+
+@pytest.mark.parametrize('res', [30, 9, 2, 36 * 64])
+def test_dcgan_rejects_resolutions_it_cannot_produce(res):
+  with pytest.raises(config_lib.ConfigError, match='dataset.resolution'):
+    models.build(dcgan_config(), (res, res, 1))
+
+
+def test_dcgan_64_parameter_counts_match_the_pytorch_reference():
+  # pytorch/examples dcgan, nz=100, ngf=ndf=64, nc=3: conv weights without
+  # biases, batch norm with weight and bias.
+  def conv(cin, cout):
+    return 4 * 4 * cin * cout
+
+  def bn(c):
+    return 2 * c
+
+  g_expected = (conv(100, 512) + bn(512) + conv(512, 256) + bn(256)
+                + conv(256, 128) + bn(128) + conv(128, 64) + bn(64)
+                + conv(64, 3))
+  d_expected = (conv(3, 64) + conv(64, 128) + bn(128) + conv(128, 256)
+                + bn(256) + conv(256, 512) + bn(512) + conv(512, 1))
+  g, d = models.build(dcgan_config(), (64, 64, 3))
+  # Shapes only: no need to run the initialisers.
+  g_vars = jax.eval_shape(lambda: g.init(jax.random.PRNGKey(0),
+                                         jnp.zeros((1, 100)), train=False))
+  d_vars = jax.eval_shape(lambda: d.init(jax.random.PRNGKey(0),
+                                         jnp.zeros((1, 64, 64, 3)),
+                                         train=False))
+  assert count(g_vars['params']) == g_expected
+  assert count(d_vars['params']) == d_expected
+
+
+def test_dcgan_initialisation_follows_the_paper():
+  g, _ = models.build(dcgan_config(), (28, 28, 1))
+  params = jax.jit(lambda z: g.init(jax.random.PRNGKey(0), z, train=False))(
+      jnp.zeros((1, 100)))['params']
+  kernel = np.asarray(params['up0']['kernel'])   # 4 x 4 x 128 x 64
+  assert abs(kernel.std() - 0.02) < 0.001 and abs(kernel.mean()) < 0.001
+  scale = np.asarray(params['BatchNorm_1']['scale'])
+  assert abs(scale.mean() - 1.0) < 0.01 and 0.01 < scale.std() < 0.03
+
+
+def test_batch_norm_momentum_and_epsilon_are_the_pytorch_ones():
+  bn = dcgan.batch_norm(train=True)
+  assert bn.momentum == pytest.approx(0.9) and bn.epsilon == pytest.approx(1e-5)
+
+
+@pytest.mark.parametrize('size', [(7, 7), (4, 4), (5, 3)])
+def test_subpixel_upsampling_equals_conv_transpose(size):
+  """Same outputs and gradients as nn.ConvTranspose(k=4, s=2, PyTorch p=1)."""
+  x = jax.random.normal(jax.random.PRNGKey(0), (3,) + size + (5,))
+  reference = nn.ConvTranspose(6, (4, 4), strides=(2, 2),
+                               padding=((2, 2), (2, 2)), use_bias=False)
+  variables = reference.init(jax.random.PRNGKey(1), x)
+
+  def loss(module, variables, x):
+    y = module.apply(variables, x)
+    return jnp.sum(y * jnp.sin(y)), y
+
+  (_, expected), expected_grads = jax.value_and_grad(
+      loss, argnums=(1, 2), has_aux=True)(reference, variables, x)
+  for method in ('transpose', 'subpixel'):
+    (_, y), grads = jax.value_and_grad(loss, argnums=(1, 2), has_aux=True)(
+        layers.Upsample2x(6, method=method), variables, x)
+    assert y.shape == (3, 2 * size[0], 2 * size[1], 6)
+    np.testing.assert_allclose(y, expected, atol=1e-5)
+    for got, want in zip(jax.tree.leaves(grads), jax.tree.leaves(expected_grads)):
+      np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def test_dcgan_generators_agree_across_upsampling_methods():
+  params = None
+  outputs = []
+  for method in ('transpose', 'subpixel'):
+    g, _ = models.build(dcgan_config(upsample=method, g_features=8),
+                        (28, 28, 1))
+    z = jax.random.normal(jax.random.PRNGKey(0), (4, 100))
+    variables = g.init(jax.random.PRNGKey(0), z, train=False)
+    params = params or variables   # same parameter tree for both
+    outputs.append(g.apply(params, z, train=False))
+  np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-5)
