@@ -7,6 +7,8 @@ r"""Trains a GAN from a config file.
 Running again with the same --workdir resumes from its newest checkpoint.
 """
 
+import importlib.util
+import logging as pylogging
 import sys
 
 from absl import app
@@ -27,17 +29,79 @@ config_flags.DEFINE_config_file(
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
+def _load_config_file(argv: list[str]):
+  """The config that --config=path[:arg] in `argv` names, or None."""
+  for arg in argv:
+    if arg.startswith('--config='):
+      path, _, config_arg = arg[len('--config='):].partition(':')
+      try:
+        spec = importlib.util.spec_from_file_location('gan_jax_config', path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.get_config(config_arg or None)
+      except Exception:  # pylint: disable=broad-except
+        return None
+  return None
+
+
+def _unknown_field_message(argv: list[str], error: Exception) -> str:
+  """Names the override that failed and the fields valid at its level."""
+  config = _load_config_file(argv)
+  for arg in argv:
+    if not arg.startswith('--config.'):
+      continue
+    path = arg[len('--config.'):].split('=', 1)[0].split('.')
+    node = config
+    for depth, key in enumerate(path):
+      if not hasattr(node, 'keys') or key not in node:
+        parent = '.'.join(['config'] + path[:depth])
+        valid = sorted(node.keys()) if hasattr(node, 'keys') else []
+        return (f'unknown config field config.{".".join(path)}: {parent} '
+                f'has the fields {valid}')
+      node = node[key]
+  return f'cannot apply the config overrides: {type(error).__name__}: {error}'
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+  """absl's flag parsing, with one clear line for a bad config override."""
+  try:
+    return FLAGS(argv)
+  except flags.Error as e:
+    message = str(e)
+    if 'Traceback' in message:  # config_flags formats get_config's error in
+      message = message.strip().splitlines()[-1]
+    sys.exit(f'gan_jax: error: {message}')
+  except (AttributeError, KeyError, TypeError, ValueError) as e:
+    # ml_collections raises these for an unknown or mistyped --config.x.
+    sys.exit(f'gan_jax: error: {_unknown_field_message(argv, e)}')
+
+
+class _LibraryInfoFilter(pylogging.Filter):
+  """Drops INFO records of orbax and jax internals: they log every save."""
+
+  def filter(self, record: pylogging.LogRecord) -> bool:
+    path = record.pathname.replace('\\', '/')
+    return record.levelno >= pylogging.WARNING or not (
+        '/orbax/' in path or '/jax/_src/' in path)
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  logging.get_absl_handler().addFilter(_LibraryInfoFilter())
   logging.info('JAX process %d/%d, devices: %s', jax.process_index(),
                jax.process_count(), jax.devices())
   try:
-    train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+    config = FLAGS.config
+    config.get('seed')  # ml_collections reports a bad --config file lazily
+  except (OSError, GanJaxError) as e:
+    sys.exit(f'gan_jax: error: --config: {e}')
+  try:
+    train.train_and_evaluate(config, FLAGS.workdir)
   except GanJaxError as e:
     # One clear message, no traceback, nonzero exit.
     sys.exit(f'gan_jax: error: {e}')
 
 
 if __name__ == '__main__':
-  app.run(main)
+  app.run(main, flags_parser=parse_flags)

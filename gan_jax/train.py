@@ -182,6 +182,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
 
   if start_step >= config.num_train_steps:
     logging.info('Nothing to do: step %d >= num_train_steps.', start_step)
+    checkpointer.close()
+    writer.close()
     return state
 
   logging.info('Training %s on %s (%s examples of shape %s) from step %d to '
@@ -193,42 +195,46 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
   logging.info('Compiled the train step in %.1f s.',
                time.perf_counter() - compile_start)
 
-  pending: list[tuple[int, dict]] = []    # (step, metrics on the device)
-  interval_start, interval_first = time.perf_counter(), start_step
-  run_start = interval_start
-  for step in range(start_step + 1, config.num_train_steps + 1):
-    if step > start_step + 1:
-      batch = next(data)
-    state, metrics = train_step(state, batch)
-    pending.append((step, metrics))
-    is_last = step == config.num_train_steps
+  try:
+    pending: list[tuple[int, dict]] = []    # (step, metrics on the device)
+    interval_start, interval_first = time.perf_counter(), start_step
+    run_start = interval_start
+    for step in range(start_step + 1, config.num_train_steps + 1):
+      if step > start_step + 1:
+        batch = next(data)
+      state, metrics = train_step(state, batch)
+      pending.append((step, metrics))
+      is_last = step == config.num_train_steps
 
-    if step % config.log_every_steps == 0 or is_last:
-      check_finite(pending, checkpointer)
-      means = jax.device_get(jax.tree.map(lambda *x: jnp.mean(jnp.stack(x)),
-                                          *[m for _, m in pending]))
-      elapsed = time.perf_counter() - interval_start
-      steps_per_sec = (step - interval_first) / elapsed
-      means['steps_per_sec'] = steps_per_sec
-      means['examples_per_sec'] = steps_per_sec * step_batch_size
-      writer.write_scalars(step, means)
-      remaining = (config.num_train_steps - step) / max(steps_per_sec, 1e-9)
-      logging.info(
-          'step %d/%d | %.1f steps/s | ETA %s | %s', step,
-          config.num_train_steps, steps_per_sec, _format_duration(remaining),
-          ' '.join(f'{k}={means[k]:.4g}' for k in
-                   ('d_loss', 'g_loss', 'd_real', 'd_fake') if k in means))
-      pending = []
-      interval_start, interval_first = time.perf_counter(), step
+      if step % config.log_every_steps == 0 or is_last:
+        check_finite(pending, checkpointer)
+        means = jax.device_get(jax.tree.map(lambda *x: jnp.mean(jnp.stack(x)),
+                                            *[m for _, m in pending]))
+        elapsed = time.perf_counter() - interval_start
+        steps_per_sec = (step - interval_first) / elapsed
+        means['steps_per_sec'] = steps_per_sec
+        means['examples_per_sec'] = steps_per_sec * step_batch_size
+        writer.write_scalars(step, means)
+        remaining = (config.num_train_steps - step) / max(steps_per_sec, 1e-9)
+        logging.info(
+            'step %d/%d | %.1f steps/s | ETA %s | %s', step,
+            config.num_train_steps, steps_per_sec, _format_duration(remaining),
+            ' '.join(f'{k}={means[k]:.4g}' for k in
+                     ('d_loss', 'g_loss', 'd_real', 'd_fake') if k in means))
+        pending = []
+        interval_start, interval_first = time.perf_counter(), step
 
-    if step % config.checkpoint_every_steps == 0 or is_last:
-      check_finite(pending, checkpointer)  # never save a NaN state
-      checkpointer.save(step, state)
-    if step % config.sample_every_steps == 0 or is_last:
-      write_samples(step)
+      if step % config.checkpoint_every_steps == 0 or is_last:
+        check_finite(pending, checkpointer)  # never save a NaN state
+        checkpointer.save(step, state)
+      if step % config.sample_every_steps == 0 or is_last:
+        write_samples(step)
 
-  checkpointer.wait_until_finished()
-  writer.close()
+  finally:
+    # Also on errors: let a good checkpoint already in flight commit.
+    checkpointer.wait_until_finished()
+    checkpointer.close()
+    writer.close()
   logging.info('Done: %d steps in %s. Workdir: %s', config.num_train_steps -
                start_step, _format_duration(time.perf_counter() - run_start),
                workdir)

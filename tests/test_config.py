@@ -1,0 +1,72 @@
+"""Configs: compact arguments, overrides, and one clear error per bad value."""
+
+import pytest
+
+from conftest import load_config, tiny_dcgan_config
+from gan_jax import config_lib
+from gan_jax import train
+
+
+def test_compact_argument_sets_typed_fields():
+  config = load_config('dcgan', 'res=64,channels=3,loss=hinge')
+  assert config.dataset.resolution == 64 and config.dataset.channels == 3
+  assert config.loss.name == 'hinge'
+  assert config.optimizer.generator.learning_rate == 2e-4
+  assert config.optimizer.discriminator.b1 == 0.5
+
+
+def test_vanilla_config_defaults_to_the_ring():
+  config = load_config('vanilla')
+  assert config.model.name == 'mlp'
+  assert config.dataset.name == 'gaussian_ring'
+  config_lib.validate(config)
+
+
+@pytest.mark.parametrize('arg,message', [
+    ('resolution=64', "'resolution=64'"),
+    ('res=big', 'res=.big. is not a valid int'),
+    ('res', "'res' is not one of key=value"),
+])
+def test_bad_compact_arguments(arg, message):
+  with pytest.raises(config_lib.ConfigError, match=message):
+    load_config('dcgan', arg)
+
+
+def test_parse_arg_bool():
+  assert config_lib.parse_arg('flag=true', flag=False).flag is True
+  assert config_lib.parse_arg('flag=0', flag=True).flag is False
+  with pytest.raises(config_lib.ConfigError):
+    config_lib.parse_arg('flag=maybe', flag=False)
+
+
+@pytest.mark.parametrize('field,value,message', [
+    ('batch_size', 0, r'config.batch_size=0 is invalid: expected an integer > 0'),
+    ('num_train_steps', -1, 'config.num_train_steps'),
+    ('d_steps_per_g_step', 0, 'config.d_steps_per_g_step'),
+    ('ema_decay', 1.0, r'config.ema_decay=1.0 is invalid'),
+    ('loss.name', 'wgan', r"loss.name='wgan' is invalid: expected one of .*"
+                          "'hinge'"),
+    ('model.name', 'biggan', r"model.name='biggan' .*'dcgan'"),
+    ('optimizer.generator.learning_rate', 0.0,
+     'optimizer.generator.learning_rate'),
+    ('optimizer.discriminator.name', 'lbfgs', 'optimizer.discriminator.name'),
+    ('optimizer.generator.schedule', 'step', 'optimizer.generator.schedule'),
+    ('dataset.channels', 2, 'dataset.channels=2 is invalid: expected 1 or 3'),
+])
+def test_validate_names_the_field_and_what_is_valid(field, value, message):
+  config = tiny_dcgan_config(**{field: value})
+  with pytest.raises(config_lib.ConfigError, match=message):
+    config_lib.validate(config)
+
+
+@pytest.mark.parametrize('overrides,message', [
+    ({'dataset.resolution': 30}, 'dataset.resolution=30 cannot be produced'),
+    ({'model.d_norm': 'group'}, 'model.d_norm'),
+    ({'model.upsample': 'nearest'}, 'model.upsample'),
+    ({'loss.name': 'hinge', 'loss.label_smoothing': 0.1},
+     'label_smoothing=0.1 only applies'),
+    ({'batch_size': 2000}, 'batch_size'),
+])
+def test_setup_rejects_what_the_pieces_cannot_do(overrides, message):
+  with pytest.raises(config_lib.ConfigError, match=message):
+    train.setup(tiny_dcgan_config(**overrides))

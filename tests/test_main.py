@@ -1,0 +1,195 @@
+"""End to end: the command line, its outputs, resume after SIGKILL, bad input."""
+
+import glob
+import os
+import struct
+import subprocess
+
+import jax
+import numpy as np
+import pytest
+from PIL import Image
+from tensorboardX.proto import event_pb2
+
+from conftest import PYTHON, REPO, subprocess_env, tiny_dcgan_config
+from gan_jax import errors
+from gan_jax import input_pipeline
+from gan_jax import train
+
+TINY_FLAGS = [
+    '--config.batch_size=8', '--config.num_samples=4',
+    '--config.model.latent_dim=8', '--config.model.g_features=8',
+    '--config.model.d_features=8', '--config.log_every_steps=2',
+    '--config.checkpoint_every_steps=3', '--config.sample_every_steps=3',
+]
+
+# Runs gan_jax.main, but dies by SIGKILL when asked to save step KILL_AT:
+# after the previous checkpoint has committed and some steps past it ran.
+KILLING_MAIN = '''
+import os, signal, sys
+from absl import app
+from gan_jax import checkpoint, main
+kill_at = int(os.environ['KILL_AT'])
+save = checkpoint.Checkpointer.save
+def save_or_die(self, step, state):
+  if step == kill_at:
+    self.wait_until_finished()
+    os.kill(os.getpid(), signal.SIGKILL)
+  save(self, step, state)
+checkpoint.Checkpointer.save = save_or_die
+app.run(main.main)
+'''
+
+
+def run_main(workdir, *flags, config='configs/dcgan.py:res=16', kill_at=None):
+  env = subprocess_env()
+  if kill_at is None:
+    command = [PYTHON, '-m', 'gan_jax.main']
+  else:
+    command = [PYTHON, '-c', KILLING_MAIN]
+    env['KILL_AT'] = str(kill_at)
+  return subprocess.run(
+      command + [f'--config={config}', f'--workdir={workdir}', *flags],
+      cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+
+
+def read_scalars(workdir):
+  """{tag: {step: value}} from the TensorBoard event files in `workdir`."""
+  scalars = {}
+  for path in glob.glob(os.path.join(workdir, 'events.out.tfevents.*')):
+    data = open(path, 'rb').read()
+    offset = 0
+    while offset < len(data):   # TFRecord: length, crc, payload, crc
+      (length,) = struct.unpack('<Q', data[offset:offset + 8])
+      event = event_pb2.Event.FromString(data[offset + 12:offset + 12 + length])
+      offset += 12 + length + 4
+      for value in event.summary.value:
+        if value.HasField('simple_value'):
+          scalars.setdefault(value.tag, {})[event.step] = value.simple_value
+  return scalars
+
+
+def final_state(config, workdir):
+  return train.restore_latest(train.setup(config), workdir)
+
+
+def assert_trees_equal(a, b):
+  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+@pytest.mark.slow
+def test_command_line_run_writes_checkpoints_samples_and_events(tmp_path):
+  workdir = str(tmp_path / 'run')
+  result = run_main(workdir, '--config.num_train_steps=4', *TINY_FLAGS)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert 'steps/s' in result.stderr and 'ETA' in result.stderr
+  # Checkpoints at 3 and at the end.
+  assert sorted(os.listdir(os.path.join(workdir, 'checkpoints'))) == ['3', '4']
+  # Sample grids: 4 images of 16x16 in a 2x2 grid with 2 px padding.
+  for step in (3, 4):
+    png = Image.open(os.path.join(workdir, 'samples', f'step_{step:06d}.png'))
+    assert png.size == (2 * 18 + 2, 2 * 18 + 2)
+    assert np.asarray(png).std() > 0
+  scalars = read_scalars(workdir)
+  for tag in ('d_loss', 'g_loss', 'd_real', 'd_fake', 'd_grad_norm',
+              'g_grad_norm', 'steps_per_sec'):
+    assert sorted(scalars[tag]) == [2, 4], tag
+    assert all(np.isfinite(v) for v in scalars[tag].values())
+  assert os.path.exists(os.path.join(workdir, 'config.json'))
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
+  steps = ['--config.num_train_steps=8', *TINY_FLAGS]
+  workdir = str(tmp_path / 'killed')
+  killed = run_main(workdir, *steps, kill_at=6)
+  assert killed.returncode == -9, killed.stderr[-3000:]
+  assert os.listdir(os.path.join(workdir, 'checkpoints')) == ['3']
+  resumed = run_main(workdir, *steps)
+  assert resumed.returncode == 0, resumed.stderr[-3000:]
+  assert 'Resumed from' in resumed.stderr and 'at step 3' in resumed.stderr
+
+  config = tiny_dcgan_config(num_train_steps=8)
+  uninterrupted_dir = str(tmp_path / 'uninterrupted')
+  uninterrupted = train.train_and_evaluate(config, uninterrupted_dir)
+  resumed_state = final_state(config, workdir)
+  assert int(resumed_state.step) == 8
+  assert_trees_equal(resumed_state, uninterrupted)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('flag,message', [
+    ('--config.batch_size=0', 'config.batch_size=0 is invalid'),
+    ('--config.loss.name=wgan', "config.loss.name='wgan' is invalid"),
+    ('--config.dataset.resolution=30', 'dataset.resolution=30 cannot be'),
+    ('--config.no_such_field=1', 'unknown config field config.no_such_field'),
+    ('--config.model.g_width=8',
+     "config.model has the fields ['d_features', 'd_norm', 'g_features'"),
+    ('--config.batch_size=many', '--config.batch_size=many'),
+    ('--config=configs/dcgan.py:resolution=16',
+     "config argument 'resolution=16' is not one of key=value"),
+])
+def test_bad_config_on_the_command_line(tmp_path, flag, message):
+  workdir = str(tmp_path / 'never_created')
+  result = run_main(workdir, flag)
+  assert result.returncode != 0
+  assert message in result.stderr
+  assert 'Traceback' not in result.stderr
+  assert not os.path.exists(workdir)
+
+
+def test_missing_config_file_is_a_clear_error(tmp_path):
+  result = run_main(str(tmp_path / 'w'), config='configs/no_such_config.py')
+  assert result.returncode != 0
+  assert 'No such file or directory' in result.stderr
+  assert 'Traceback' not in result.stderr
+
+
+def test_unwritable_workdir_is_a_clear_error(tmp_path):
+  blocker = tmp_path / 'a_file'
+  blocker.write_text('not a directory')
+  with pytest.raises(errors.WorkdirError, match='not a writable directory'):
+    train.train_and_evaluate(tiny_dcgan_config(), str(blocker / 'workdir'))
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path,
+                                                           monkeypatch):
+  workdir = str(tmp_path / 'run')
+  good = train.train_and_evaluate(tiny_dcgan_config(num_train_steps=3),
+                                  workdir)
+
+  def nan_digits(config):
+    dataset = input_pipeline.load_digits(config)
+    return input_pipeline.Dataset(
+        {'x': np.full_like(dataset.arrays['x'], np.nan)})
+
+  monkeypatch.setitem(input_pipeline.DATASETS, 'nan_digits', nan_digits)
+  config = tiny_dcgan_config(num_train_steps=6, **{'dataset.name':
+                                                   'nan_digits'})
+  with pytest.raises(errors.NonFiniteLossError,
+                     match=r'd_loss is nan at step 4.*step 3.*intact'):
+    train.train_and_evaluate(config, workdir)
+  assert os.listdir(os.path.join(workdir, 'checkpoints')) == ['3']
+  assert_trees_equal(final_state(config, workdir), good)
+
+
+def test_corrupt_checkpoint_is_a_clear_error_and_is_left_alone(tmp_path):
+  workdir = str(tmp_path / 'run')
+  config = tiny_dcgan_config(num_train_steps=3)
+  train.train_and_evaluate(config, workdir)
+  step_dir = os.path.join(workdir, 'checkpoints', '3')
+  corrupted = []
+  for path in glob.glob(os.path.join(step_dir, 'default', '**', '*'),
+                        recursive=True):
+    if os.path.isfile(path) and 'ocdbt' in path:
+      with open(path, 'wb') as f:
+        f.write(b'garbage')
+      corrupted.append(path)
+  assert corrupted
+  config.num_train_steps = 6
+  with pytest.raises(errors.CheckpointError,
+                     match='cannot restore checkpoint step 3'):
+    train.train_and_evaluate(config, workdir)
+  assert os.listdir(os.path.join(workdir, 'checkpoints')) == ['3']
+  assert all(open(p, 'rb').read() == b'garbage' for p in corrupted)
