@@ -78,10 +78,10 @@ def default_config() -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
   config.seed = 0
   config.batch_size = 64
-  config.num_train_steps = 3000
+  config.num_train_steps = 1500
   config.log_every_steps = 100
-  config.checkpoint_every_steps = 1000
-  config.sample_every_steps = 500
+  config.checkpoint_every_steps = 500
+  config.sample_every_steps = 250
   config.keep_checkpoints = 3
   # k discriminator updates per generator update, all inside one jitted
   # train_step (Goodfellow et al. 2014, Algorithm 1; WGAN uses k = 5).
