@@ -200,9 +200,13 @@ def make_train_step(gan, g_tx: optax.GradientTransformation,
 
     minibatch = jax.tree.map(lambda x: x[-1], minibatches)
     gen_key, d_key, g_key = jax.random.split(last_key, 3)
-    outputs, generator_vjp, g_model_state = jax.vjp(
-        lambda params: gan.generate(params, g_model_state, minibatch, gen_key),
-        g.params, has_aux=True)
+    g_model_state_in = g_model_state
+
+    def generate(params):
+      return gan.generate(params, g_model_state_in, minibatch, gen_key)
+
+    outputs, generator_vjp, g_model_state = jax.vjp(generate, g.params,
+                                                    has_aux=True)
     d, d_metrics = discriminator_update(d, jax.lax.stop_gradient(outputs),
                                         minibatch, d_key)
 
