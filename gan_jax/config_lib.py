@@ -106,9 +106,13 @@ def default_config() -> ml_collections.ConfigDict:
       discriminator=optimizer_config(),
   ))
   config.dataset = ml_collections.ConfigDict(dict(
-      name='digits',           # see gan_jax.input_pipeline.DATASETS
+      name='digits',           # see gan_jax.input_pipeline (module doc)
+      split='train',           # train | test (tfds: any split name)
+      data_dir=ml_collections.config_dict.placeholder(str),  # tfds data_dir
       resolution=32,           # images are resized to resolution x resolution
       channels=1,              # 1 (grey) or 3 (RGB)
+      crop_size=0,             # central square crop first; 0: largest square
+      random_flip=False,       # random horizontal flips (not for digits!)
       num_examples=100_000,    # size of a synthetic dataset (Gaussian mixtures)
       prefetch=2,              # batches prepared ahead on the device
   ))
@@ -178,5 +182,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
          config.dataset.channels, '1 or 3')
   _check(config.dataset.resolution > 0, 'dataset.resolution',
          config.dataset.resolution, 'an integer > 0')
+  _check(config.dataset.crop_size >= 0, 'dataset.crop_size',
+         config.dataset.crop_size, 'an integer >= 0 (0: largest square)')
   _check(config.dataset.prefetch >= 1, 'dataset.prefetch',
          config.dataset.prefetch, 'an integer >= 1')

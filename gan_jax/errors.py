@@ -13,6 +13,10 @@ class ConfigError(GanJaxError, ValueError):
   """A config field has a value gan_jax cannot run with."""
 
 
+class DataError(GanJaxError):
+  """A dataset cannot be read: missing, empty, corrupt or not prepared."""
+
+
 class WorkdirError(GanJaxError):
   """The workdir cannot be created or written."""
 

@@ -32,7 +32,7 @@ from gan_jax import input_pipeline
 from gan_jax import summary
 from gan_jax import train_step as train_step_lib
 from gan_jax import variants
-from gan_jax.errors import NonFiniteLossError, WorkdirError
+from gan_jax.errors import ConfigError, NonFiniteLossError, WorkdirError
 
 # Keys of the fixed sample batch and of nothing else (see `fold_in`).
 _SAMPLE_KEY_TAG = 7
@@ -101,6 +101,11 @@ def setup(config: ml_collections.ConfigDict) -> Experiment:
   """
   config_lib.validate(config)
   dataset = input_pipeline.load_dataset(config.dataset)
+  if list(dataset.domains) != ['x']:
+    raise ConfigError(
+        f'config.dataset.name={config.dataset.name!r} has the unpaired '
+        f'domains {list(dataset.domains)}; {config.model.name} trains on one '
+        'domain: use an unpaired (CycleGAN) config for it')
   gan = variants.build(config, dataset.example_shape)
   g_tx, d_tx = train_step_lib.make_optimizers(config)
   # k minibatches per step, one per discriminator update.
@@ -160,14 +165,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
       donate_argnums=0)
   data = input_pipeline.prefetch_to_device(
       input_pipeline.batches(dataset, step_batch_size, config.seed,
-                             start=start_step),
+                             start=start_step,
+                             random_flip=config.dataset.random_flip),
       config.dataset.prefetch)
 
   sample_fn = jax.jit(gan.sample)
   sample_inputs = gan.sample_inputs(
       jax.random.fold_in(jax.random.PRNGKey(config.seed), _SAMPLE_KEY_TAG),
       config.num_samples)
-  reference = dataset.arrays['x'][:2000]
+  reference = dataset.examples(2000)   # drawn under 2-D samples
   writer = summary.MetricWriter(workdir)
 
   def write_samples(step: int) -> None:

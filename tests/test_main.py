@@ -159,10 +159,10 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path,
   good = train.train_and_evaluate(tiny_dcgan_config(num_train_steps=3),
                                   workdir)
 
-  def nan_digits(config):
-    dataset = input_pipeline.load_digits(config)
-    return input_pipeline.Dataset(
-        {'x': np.full_like(dataset.arrays['x'], np.nan)})
+  def nan_digits(config, argument):
+    shape = input_pipeline.load_digits(config, argument).example_shape
+    return input_pipeline.Dataset({'x': input_pipeline.ArraySource(
+        {'x': np.full((100,) + shape, np.nan, np.float32)})})
 
   monkeypatch.setitem(input_pipeline.DATASETS, 'nan_digits', nan_digits)
   config = tiny_dcgan_config(num_train_steps=6, **{'dataset.name':
