@@ -115,6 +115,7 @@ def default_config() -> ml_collections.ConfigDict:
       random_flip=False,       # random horizontal flips (not for digits!)
       num_examples=100_000,    # size of a synthetic dataset (Gaussian mixtures)
       prefetch=2,              # batches prepared ahead on the device
+      num_workers=0,           # grain reader processes (0: a thread suffices)
   ))
   return config
 
@@ -184,5 +185,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
          config.dataset.resolution, 'an integer > 0')
   _check(config.dataset.crop_size >= 0, 'dataset.crop_size',
          config.dataset.crop_size, 'an integer >= 0 (0: largest square)')
+  _check(config.dataset.num_workers >= 0, 'dataset.num_workers',
+         config.dataset.num_workers, 'an integer >= 0')
   _check(config.dataset.prefetch >= 1, 'dataset.prefetch',
          config.dataset.prefetch, 'an integer >= 1')

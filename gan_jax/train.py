@@ -166,7 +166,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
   data = input_pipeline.prefetch_to_device(
       input_pipeline.batches(dataset, step_batch_size, config.seed,
                              start=start_step,
-                             random_flip=config.dataset.random_flip),
+                             random_flip=config.dataset.random_flip,
+                             num_workers=config.dataset.num_workers),
       config.dataset.prefetch)
 
   sample_fn = jax.jit(gan.sample)

@@ -319,3 +319,29 @@ def test_two_domains_for_a_one_domain_model_is_a_clear_error(tmp_path):
   config = tiny_dcgan_config(**{'dataset.name': f'folder:{tmp_path}'})
   with pytest.raises(config_lib.ConfigError, match="domains \\['a', 'b'\\]"):
     train.setup(config)
+
+
+def test_worker_processes_give_the_same_batches(tmp_path):
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  if not flags.FLAGS.is_parsed():   # grain's workers read absl flags
+    flags.FLAGS.mark_as_parsed()
+  for i in range(12):
+    Image.new('L', (6, 6), i * 20).save(tmp_path / f'{i:02d}.png')
+  ds = input_pipeline.load_dataset(dataset_config(name=f'folder:{tmp_path}',
+                                                  resolution=4))
+  in_thread = input_pipeline.batches(ds, batch_size=4, seed=2, start=3)
+  workers = input_pipeline.batches(ds, batch_size=4, seed=2, start=3,
+                                   num_workers=1)
+  for _ in range(5):
+    np.testing.assert_array_equal(next(workers)['x'], next(in_thread)['x'])
+
+
+def test_host_shards_are_disjoint_and_cover_an_epoch():
+  source = array_dataset(12).domains['x']
+  seen = []
+  for host in range(2):
+    shard = input_pipeline.domain_batches(source, batch_size=3, seed=0,
+                                          shard_index=host, shard_count=2)
+    seen.append(np.concatenate([shard[i]['label'] for i in range(2)]))
+  assert not set(seen[0].tolist()) & set(seen[1].tolist())
+  assert sorted(np.concatenate(seen).tolist()) == list(range(12))

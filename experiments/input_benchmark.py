@@ -1,0 +1,148 @@
+r"""Is the loader or the train step the bottleneck? Both measured in one run.
+
+  python experiments/input_benchmark.py [--batches=30] [--steps=5]
+
+Loader alone (host batches, examples/s) for
+  * MNIST-shaped data: `idx:` on ../shared/data/mnist (28 px, held in memory),
+  * 64 px RGB from an image folder of 2,000 JPEGs of CelebA's size (178x218,
+    written here with random content), decoded, centre-cropped and resized on
+    every read: the expensive case,
+against the examples/s the DCGAN train step consumes at the same shapes.
+Writes experiments/results/input_<backend>.json with machine, date, command.
+"""
+
+import datetime
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+
+from absl import app
+from absl import flags
+import jax
+import numpy as np
+from PIL import Image
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from gan_jax import config_lib  # pylint: disable=wrong-import-position
+from gan_jax import input_pipeline  # pylint: disable=wrong-import-position
+from gan_jax import train  # pylint: disable=wrong-import-position
+from gan_jax import train_step as train_step_lib  # pylint: disable=wrong-import-position
+
+flags.DEFINE_integer('batches', 30, 'Batches read per loader measurement.')
+flags.DEFINE_integer('steps', 5, 'Train steps per timing of the step.')
+FLAGS = flags.FLAGS
+
+
+def make_jpeg_folder(directory: str, count: int = 2000) -> None:
+  rng = np.random.default_rng(0)
+  base = rng.integers(0, 256, (218, 178, 3), dtype=np.uint8)
+  for i in range(count):
+    # Shifted copies of one noise image: realistic JPEG sizes, cheap to make.
+    Image.fromarray(np.roll(base, i, axis=1)).save(
+        os.path.join(directory, f'{i:05d}.jpg'), quality=90)
+
+
+def config_for(name: str, resolution: int, channels: int, batch_size: int):
+  config = config_lib.default_config()
+  config.batch_size = batch_size
+  config.model.name = 'dcgan'
+  config.model.g_features = 64
+  config.model.d_features = 64
+  config.model.d_norm = 'batch'
+  config.model.upsample = 'auto'
+  config.dataset.name = name
+  config.dataset.resolution = resolution
+  config.dataset.channels = channels
+  return config
+
+
+def loader_rate(dataset, batch_size: int, num_workers: int = 0) -> float:
+  """Median examples/s over 3 passes of FLAGS.batches host batches."""
+  rates = []
+  for attempt in range(3):
+    it = input_pipeline.batches(dataset, batch_size, seed=attempt,
+                                start=attempt * FLAGS.batches,
+                                num_workers=num_workers)
+    if num_workers:   # workers start lazily: exclude their start-up
+      first = next(it)
+      expected = next(input_pipeline.batches(
+          dataset, batch_size, seed=attempt, start=attempt * FLAGS.batches))
+      assert np.array_equal(first['x'], expected['x']), 'workers changed data'
+    start = time.perf_counter()
+    for _ in range(FLAGS.batches):
+      next(it)
+    rates.append(FLAGS.batches * batch_size / (time.perf_counter() - start))
+  return statistics.median(rates)
+
+
+def step_rate(config) -> float:
+  """Median examples/s of the jitted DCGAN train step (after compiling)."""
+  exp = train.setup(config)
+  batch = jax.device_put(next(input_pipeline.batches(
+      exp.dataset, exp.step_batch_size, config.seed)))
+  step = jax.jit(train_step_lib.make_train_step(exp.gan, exp.g_tx, exp.d_tx),
+                 donate_argnums=0)
+  state, _ = step(exp.initial_state, batch)
+  jax.block_until_ready(state)
+  times = []
+  for _ in range(3):
+    start = time.perf_counter()
+    for _ in range(FLAGS.steps):
+      state, metrics = step(state, batch)
+    jax.block_until_ready((state, metrics))
+    times.append((time.perf_counter() - start) / FLAGS.steps)
+  return config.batch_size / statistics.median(times)
+
+
+def main(argv):
+  del argv
+  mnist = os.path.join(os.path.dirname(REPO), 'shared', 'data', 'mnist')
+  rows = []
+  with tempfile.TemporaryDirectory() as folder:
+    make_jpeg_folder(folder)
+    cases = [
+        ('MNIST-shaped, idx (in memory)', config_for(f'idx:{mnist}', 28, 1, 128)),
+        ('64 px RGB, JPEG folder (decode+crop+resize per read)',
+         config_for(f'folder:{folder}', 64, 3, 64)),
+    ]
+    for label, config in cases:
+      dataset = input_pipeline.load_dataset(config.dataset)
+      # Loaders first: XLA's CPU threads stay busy for a while after steps.
+      loaders = {w: loader_rate(dataset, config.batch_size, w) for w in (0, 2)}
+      consumed = step_rate(config)
+      for workers, loader in loaders.items():
+        rows.append(dict(case=label, dataset=config.dataset.name.split(':')[0],
+                         resolution=config.dataset.resolution,
+                         batch_size=config.batch_size, num_workers=workers,
+                         loader_examples_per_sec=loader,
+                         train_step_examples_per_sec=consumed,
+                         loader_headroom=loader / consumed))
+        print(f'{label}, num_workers={workers}: loader {loader:,.0f} ex/s | '
+              f'DCGAN step consumes {consumed:,.0f} ex/s | headroom '
+              f'{loader / consumed:.1f}x', flush=True)
+
+  record = dict(
+      date=datetime.date.today().isoformat(),
+      command='python experiments/input_benchmark.py ' + ' '.join(
+          f'--{k}={getattr(FLAGS, k)}' for k in ('batches', 'steps')),
+      backend=jax.default_backend(),
+      devices=[str(d) for d in jax.devices()],
+      machine=f'{platform.processor() or platform.machine()}, '
+              f'{os.cpu_count()} cores',
+      jax=jax.__version__, results=rows)
+  os.makedirs(os.path.join(REPO, 'experiments', 'results'), exist_ok=True)
+  path = os.path.join(REPO, 'experiments', 'results',
+                      f'input_{jax.default_backend()}.json')
+  with open(path, 'w') as f:
+    json.dump(record, f, indent=2)
+  print('wrote', path)
+
+
+if __name__ == '__main__':
+  app.run(main)
