@@ -11,25 +11,18 @@ against the examples/s the DCGAN train step consumes at the same shapes.
 Writes experiments/results/input_<backend>.json with machine, date, command.
 """
 
-import datetime
-import json
 import os
-import platform
 import statistics
-import sys
 import tempfile
 import time
 
 from absl import app
 from absl import flags
+import common  # experiments/common.py: puts the repo on sys.path
 import jax
 import numpy as np
 from PIL import Image
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-
-from gan_jax import config_lib  # pylint: disable=wrong-import-position
 from gan_jax import input_pipeline  # pylint: disable=wrong-import-position
 from gan_jax import train  # pylint: disable=wrong-import-position
 from gan_jax import train_step as train_step_lib  # pylint: disable=wrong-import-position
@@ -46,20 +39,6 @@ def make_jpeg_folder(directory: str, count: int = 2000) -> None:
     # Shifted copies of one noise image: realistic JPEG sizes, cheap to make.
     Image.fromarray(np.roll(base, i, axis=1)).save(
         os.path.join(directory, f'{i:05d}.jpg'), quality=90)
-
-
-def config_for(name: str, resolution: int, channels: int, batch_size: int):
-  config = config_lib.default_config()
-  config.batch_size = batch_size
-  config.model.name = 'dcgan'
-  config.model.g_features = 64
-  config.model.d_features = 64
-  config.model.d_norm = 'batch'
-  config.model.upsample = 'auto'
-  config.dataset.name = name
-  config.dataset.resolution = resolution
-  config.dataset.channels = channels
-  return config
 
 
 def loader_rate(dataset, batch_size: int, num_workers: int = 0) -> float:
@@ -102,14 +81,16 @@ def step_rate(config) -> float:
 
 def main(argv):
   del argv
-  mnist = os.path.join(os.path.dirname(REPO), 'shared', 'data', 'mnist')
+  mnist = os.path.join(os.path.dirname(common.REPO), 'shared', 'data',
+                       'mnist')
   rows = []
   with tempfile.TemporaryDirectory() as folder:
     make_jpeg_folder(folder)
     cases = [
-        ('MNIST-shaped, idx (in memory)', config_for(f'idx:{mnist}', 28, 1, 128)),
+        ('MNIST-shaped, idx (in memory)', common.dcgan_config(28, 128, dataset=f'idx:{mnist}')),
         ('64 px RGB, JPEG folder (decode+crop+resize per read)',
-         config_for(f'folder:{folder}', 64, 3, 64)),
+         common.dcgan_config(64, 64, dataset=f'folder:{folder}',
+                            channels=3)),
     ]
     for label, config in cases:
       dataset = input_pipeline.load_dataset(config.dataset)
@@ -127,21 +108,7 @@ def main(argv):
               f'DCGAN step consumes {consumed:,.0f} ex/s | headroom '
               f'{loader / consumed:.1f}x', flush=True)
 
-  record = dict(
-      date=datetime.date.today().isoformat(),
-      command='python experiments/input_benchmark.py ' + ' '.join(
-          f'--{k}={getattr(FLAGS, k)}' for k in ('batches', 'steps')),
-      backend=jax.default_backend(),
-      devices=[str(d) for d in jax.devices()],
-      machine=f'{platform.processor() or platform.machine()}, '
-              f'{os.cpu_count()} cores',
-      jax=jax.__version__, results=rows)
-  os.makedirs(os.path.join(REPO, 'experiments', 'results'), exist_ok=True)
-  path = os.path.join(REPO, 'experiments', 'results',
-                      f'input_{jax.default_backend()}.json')
-  with open(path, 'w') as f:
-    json.dump(record, f, indent=2)
-  print('wrote', path)
+  common.write_results('input', FLAGS, ('batches', 'steps'), rows)
 
 
 if __name__ == '__main__':

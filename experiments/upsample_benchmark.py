@@ -9,22 +9,14 @@ one is what `config.model.upsample='auto'` should pick on this backend.
 Methods alternate within each repetition so that machine noise hits both.
 """
 
-import datetime
-import json
-import os
-import platform
 import statistics
-import sys
 import time
 
 from absl import app
 from absl import flags
+import common  # experiments/common.py: puts the repo on sys.path
 import jax
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-
-from gan_jax import config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 from gan_jax import input_pipeline  # pylint: disable=wrong-import-position
 from gan_jax import train  # pylint: disable=wrong-import-position
 from gan_jax import train_step as train_step_lib  # pylint: disable=wrong-import-position
@@ -35,18 +27,6 @@ FLAGS = flags.FLAGS
 
 CASES = [(28, 128), (32, 64), (64, 64)]   # (resolution, batch size)
 METHODS = ('transpose', 'subpixel')
-
-
-def dcgan_config(resolution, batch_size, method):
-  config = config_lib.default_config()
-  config.batch_size = batch_size
-  config.model.name = 'dcgan'
-  config.model.g_features = 64
-  config.model.d_features = 64
-  config.model.d_norm = 'batch'
-  config.model.upsample = method
-  config.dataset.resolution = resolution
-  return config
 
 
 def prepare(config):
@@ -68,7 +48,7 @@ def main(argv):
   del argv
   results = []
   for resolution, batch_size in CASES:
-    prepared = {m: prepare(dcgan_config(resolution, batch_size, m))
+    prepared = {m: prepare(common.dcgan_config(resolution, batch_size, m))
                 for m in METHODS}
     times = {m: [] for m in METHODS}
     for _ in range(FLAGS.repeats):
@@ -96,21 +76,7 @@ def main(argv):
                        for m in METHODS)
           + f' | sub-pixel speed-up {ratio:.2f}x', flush=True)
 
-  record = dict(
-      date=datetime.date.today().isoformat(),
-      command='python experiments/upsample_benchmark.py ' + ' '.join(
-          f'--{k}={getattr(FLAGS, k)}' for k in ('repeats', 'steps')),
-      backend=jax.default_backend(),
-      devices=[str(d) for d in jax.devices()],
-      machine=f'{platform.processor() or platform.machine()}, '
-              f'{os.cpu_count()} cores',
-      jax=jax.__version__, results=results)
-  os.makedirs(os.path.join(REPO, 'experiments', 'results'), exist_ok=True)
-  path = os.path.join(REPO, 'experiments', 'results',
-                      f'upsample_{jax.default_backend()}.json')
-  with open(path, 'w') as f:
-    json.dump(record, f, indent=2)
-  print('wrote', path)
+  common.write_results('upsample', FLAGS, ('repeats', 'steps'), results)
 
 
 if __name__ == '__main__':
