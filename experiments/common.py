@@ -31,8 +31,19 @@ def dcgan_config(resolution: int, batch_size: int, upsample: str = 'auto',
   return config
 
 
-def write_results(name: str, flag_values, flag_names, results) -> str:
-  """Writes experiments/results/<name>_<backend>.json with its provenance."""
+def load_config(name: str, arg: str | None = None):
+  """configs/<name>.py's get_config(arg), as --config=configs/<name>.py:arg."""
+  import importlib.util  # pylint: disable=g-import-not-at-top
+  spec = importlib.util.spec_from_file_location(
+      f'configs_{name}', os.path.join(REPO, 'configs', f'{name}.py'))
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config(arg)
+
+
+def write_results(name: str, flag_values, flag_names, results,
+                  suffix: str = '') -> str:
+  """Writes experiments/results/<name>_<backend>[_suffix].json, provenance too."""
   record = dict(
       date=datetime.date.today().isoformat(),
       command=f'python experiments/{name}_benchmark.py ' + ' '.join(
@@ -44,7 +55,8 @@ def write_results(name: str, flag_values, flag_names, results) -> str:
       jax=jax.__version__, results=results)
   directory = os.path.join(REPO, 'experiments', 'results')
   os.makedirs(directory, exist_ok=True)
-  path = os.path.join(directory, f'{name}_{jax.default_backend()}.json')
+  path = os.path.join(directory, f'{name}_{jax.default_backend()}'
+                      f'{"_" + suffix if suffix else ""}.json')
   with open(path, 'w') as f:
     json.dump(record, f, indent=2)
   print('wrote', path)

@@ -94,6 +94,7 @@ def default_config() -> ml_collections.ConfigDict:
   config.model = ml_collections.ConfigDict(dict(
       name='dcgan',            # see gan_jax.models.MODELS
       latent_dim=100,
+      conditional=False,       # class-conditional G and D (needs labels)
   ))
   config.loss = ml_collections.ConfigDict(dict(
       name='non_saturating',   # see gan_jax.losses.GAN_LOSSES

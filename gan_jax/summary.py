@@ -52,11 +52,12 @@ def scatter_image(points: np.ndarray, reference: np.ndarray,
   return canvas
 
 
-def render_samples(samples: np.ndarray, reference: np.ndarray) -> np.ndarray:
+def render_samples(samples: np.ndarray, reference: np.ndarray,
+                   columns: int | None = None) -> np.ndarray:
   """One picture of generator output: a grid for images, a scatter for points."""
   samples = np.asarray(samples)
   if samples.ndim == 4:
-    grid = image_grid(samples)
+    grid = image_grid(samples, columns)
     return grid[..., 0] if grid.shape[-1] == 1 else grid
   if samples.ndim == 2 and samples.shape[1] == 2:
     return scatter_image(samples, reference)

@@ -106,7 +106,7 @@ def setup(config: ml_collections.ConfigDict) -> Experiment:
         f'config.dataset.name={config.dataset.name!r} has the unpaired '
         f'domains {list(dataset.domains)}; {config.model.name} trains on one '
         'domain: use an unpaired (CycleGAN) config for it')
-  gan = variants.build(config, dataset.example_shape)
+  gan = variants.build(config, dataset.example_shape, dataset.num_classes)
   g_tx, d_tx = train_step_lib.make_optimizers(config)
   # k minibatches per step, one per discriminator update.
   step_batch_size = config.batch_size * config.d_steps_per_g_step
@@ -181,7 +181,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
     params = train_step_lib.sample_params(state)
     images = jax.device_get(sample_fn(params, state.generator.model_state,
                                       sample_inputs))
-    picture = summary.render_samples(images, reference)
+    picture = summary.render_samples(
+        images, reference, columns=gan.sample_grid_columns(len(images)))
     if is_host0:
       summary.save_png(os.path.join(workdir, 'samples', f'step_{step:06d}.png'),
                        picture)

@@ -55,7 +55,11 @@ def apply_train_mode(module: nn.Module, params: PyTree, state: dict,
 
 
 class StandardGAN:
-  """G maps noise to data, D scores data: vanilla GAN and DCGAN.
+  """G maps noise to data, D scores data: vanilla GAN, DCGAN, conditional GAN.
+
+  With `num_classes > 0` it is the conditional GAN of Mirza & Osindero 2014:
+  `generate` draws a uniform label per sample and G and D both see it (D sees
+  the real labels with real data).
 
   The discriminator sees the real and the generated batch in two separate
   calls, so batch norm normalises each with its own statistics (as in the
@@ -66,20 +70,23 @@ class StandardGAN:
 
   def __init__(self, generator: nn.Module, discriminator: nn.Module,
                gan_loss: losses.GANLoss, loss_config: ml_collections.ConfigDict,
-               latent_dim: int):
+               latent_dim: int, num_classes: int = 0):
     self.generator = generator
     self.discriminator = discriminator
     self.gan_loss = gan_loss
     self.loss_config = loss_config
     self.latent_dim = latent_dim
+    self.num_classes = num_classes     # 0: unconditional
 
   # --- construction -----------------------------------------------------------
 
   def init(self, key: jax.Array, batch: dict) -> tuple[dict, dict]:
     g_key, d_key = jax.random.split(key)
     z = jnp.zeros((1, self.latent_dim), jnp.float32)
-    g_variables = self.generator.init(g_key, z, train=False)
-    d_variables = self.discriminator.init(d_key, batch['x'][:1], train=False)
+    labels = jnp.zeros((1,), jnp.int32) if self.num_classes else None
+    g_variables = self.generator.init(g_key, z, labels, train=False)
+    d_variables = self.discriminator.init(d_key, batch['x'][:1], labels,
+                                          train=False)
     return dict(g_variables), dict(d_variables)
 
   # --- the step ---------------------------------------------------------------
@@ -87,34 +94,46 @@ class StandardGAN:
   def _latents(self, key: jax.Array, num: int) -> jax.Array:
     return jax.random.normal(key, (num, self.latent_dim), jnp.float32)
 
-  def generate(self, g_params, g_state, batch, key):
-    z = self._latents(key, batch['x'].shape[0])
-    fake, g_state = apply_train_mode(self.generator, g_params, g_state, z)
-    return {'x': fake}, g_state
+  def _labels(self, examples: dict):
+    return examples['label'] if self.num_classes else None
 
-  def _critic(self, d_params, d_state):
+  def generate(self, g_params, g_state, batch, key):
+    z_key, label_key = jax.random.split(key)
+    num = batch['x'].shape[0]
+    outputs = {}
+    if self.num_classes:
+      outputs['label'] = jax.random.randint(label_key, (num,), 0,
+                                            self.num_classes)
+    outputs['x'], g_state = apply_train_mode(
+        self.generator, g_params, g_state, self._latents(z_key, num),
+        self._labels(outputs))
+    return outputs, g_state
+
+  def _critic(self, d_params, d_state, labels):
     """D as a function of its input alone, for the gradient penalties."""
     return lambda x: apply_train_mode(self.discriminator, d_params, d_state,
-                                      x)[0]
+                                      x, labels)[0]
 
   def discriminator_loss(self, d_params, d_state, outputs, batch, key):
     real, fake = batch['x'], outputs['x']
-    real_logits, new_state = apply_train_mode(self.discriminator, d_params,
-                                              d_state, real)
-    fake_logits, new_state = apply_train_mode(self.discriminator, d_params,
-                                              new_state, fake)
+    real_logits, new_state = apply_train_mode(
+        self.discriminator, d_params, d_state, real, self._labels(batch))
+    fake_logits, new_state = apply_train_mode(
+        self.discriminator, d_params, new_state, fake, self._labels(outputs))
     extra = ({'label_smoothing': self.loss_config.label_smoothing}
              if self.loss_config.label_smoothing else {})
     loss = self.gan_loss.discriminator(real_logits, fake_logits, **extra)
     metrics = {'d_real': jnp.mean(self.gan_loss.output(real_logits)),
                'd_fake': jnp.mean(self.gan_loss.output(fake_logits))}
     if self.loss_config.gradient_penalty_weight:
-      penalty = losses.gradient_penalty(self._critic(d_params, d_state), real,
-                                        fake, key)
+      # Interpolates keep the real labels (as in conditional WGAN-GP code).
+      critic = self._critic(d_params, d_state, self._labels(batch))
+      penalty = losses.gradient_penalty(critic, real, fake, key)
       loss += self.loss_config.gradient_penalty_weight * penalty
       metrics['gradient_penalty'] = penalty
     if self.loss_config.r1_weight:
-      penalty = losses.r1_penalty(self._critic(d_params, d_state), real)
+      penalty = losses.r1_penalty(
+          self._critic(d_params, d_state, self._labels(batch)), real)
       loss += 0.5 * self.loss_config.r1_weight * penalty
       metrics['r1_penalty'] = penalty
     return loss, (new_state, metrics)
@@ -122,29 +141,55 @@ class StandardGAN:
   def generator_loss(self, d_params, d_state, outputs, batch, key):
     del batch, key
     fake_logits, _ = apply_train_mode(self.discriminator, d_params, d_state,
-                                      outputs['x'])
+                                      outputs['x'], self._labels(outputs))
     return self.gan_loss.generator(fake_logits), {}
 
   # --- samples ----------------------------------------------------------------
 
+  def sample_grid_columns(self, num: int) -> int | None:
+    """Columns of the sample grid: one row per class when conditional."""
+    return max(1, num // self.num_classes) if self.num_classes else None
+
   def sample_inputs(self, key: jax.Array, num: int) -> dict:
-    return {'z': self._latents(key, num)}
+    """A fixed batch; conditional: row = class, column = one fixed z."""
+    if not self.num_classes:
+      return {'z': self._latents(key, num)}
+    columns = self.sample_grid_columns(num)
+    z = self._latents(key, columns)
+    return {'z': jnp.tile(z, (self.num_classes, 1)),
+            'label': jnp.repeat(jnp.arange(self.num_classes), columns)}
 
   def sample(self, g_params, g_state, inputs: dict) -> jax.Array:
     return self.generator.apply({'params': g_params, **g_state}, inputs['z'],
-                                train=False)
+                                inputs.get('label'), train=False)
 
 
-def build(config: ml_collections.ConfigDict,
-          data_shape: tuple[int, ...]) -> StandardGAN:
-  """Builds the variant that `config` describes for examples of `data_shape`."""
+def build(config: ml_collections.ConfigDict, data_shape: tuple[int, ...],
+          num_classes: int = 0) -> StandardGAN:
+  """Builds the variant `config` describes.
+
+  Args:
+    config: the run's config.
+    data_shape: the shape of one example.
+    num_classes: the dataset's number of classes (0: unlabelled); used when
+      `config.model.conditional`.
+  """
+  conditional = config.model.get('conditional', False)
+  if conditional and not num_classes:
+    raise config_lib.ConfigError(
+        'config.model.conditional=True needs labelled data, but '
+        f'config.dataset.name={config.dataset.name!r} has no labels: use a '
+        'labelled dataset (digits, idx:, npz: with labels, a folder of class '
+        'sub-folders) or set config.model.conditional=False')
   if (config.loss.label_smoothing
       and config.loss.name not in losses.SMOOTHABLE):
     raise config_lib.ConfigError(
         f'config.loss.label_smoothing={config.loss.label_smoothing} only '
         f'applies to the losses {list(losses.SMOOTHABLE)}, not '
         f'{config.loss.name!r}: set it to 0')
-  generator, discriminator = models.build(config.model, data_shape)
+  num_classes = num_classes if conditional else 0
+  generator, discriminator = models.build(config.model, data_shape,
+                                          num_classes)
   return StandardGAN(generator, discriminator,
                      losses.GAN_LOSSES[config.loss.name], config.loss,
-                     config.model.latent_dim)
+                     config.model.latent_dim, num_classes)

@@ -1,5 +1,9 @@
 """Fully connected generator and discriminator (Goodfellow et al. 2014).
 
+With `num_classes > 0` both are conditioned as in Mirza & Osindero 2014: the
+one-hot label is concatenated to z in the generator and to x in the
+discriminator.
+
 The paper's discriminator used maxout units and dropout; this one uses
 LeakyReLU(0.2), which trains as well on the 2-D mixtures and images here and
 keeps the discriminator deterministic (no dropout randomness in the step).
@@ -8,6 +12,7 @@ keeps the discriminator deterministic (no dropout randomness in the step).
 from typing import Sequence
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
@@ -19,11 +24,15 @@ class MLPGenerator(nn.Module):
   """z -> ReLU MLP -> a data example; tanh output for images, linear for points."""
   output_shape: tuple[int, ...]
   hidden_dims: Sequence[int]
+  num_classes: int = 0
 
   @nn.compact
-  def __call__(self, z: jnp.ndarray, train: bool = True) -> jnp.ndarray:
+  def __call__(self, z: jnp.ndarray, labels: jnp.ndarray | None = None,
+               train: bool = True) -> jnp.ndarray:
     del train  # no batch statistics
     x = z
+    if self.num_classes:
+      x = jnp.concatenate([x, jax.nn.one_hot(labels, self.num_classes)], -1)
     for width in self.hidden_dims:
       x = nn.relu(nn.Dense(width)(x))
     x = nn.Dense(int(np.prod(self.output_shape)))(x)
@@ -35,17 +44,22 @@ class MLPGenerator(nn.Module):
 class MLPDiscriminator(nn.Module):
   """A data example -> LeakyReLU(0.2) MLP -> one logit."""
   hidden_dims: Sequence[int]
+  num_classes: int = 0
 
   @nn.compact
-  def __call__(self, x: jnp.ndarray, train: bool = True) -> jnp.ndarray:
+  def __call__(self, x: jnp.ndarray, labels: jnp.ndarray | None = None,
+               train: bool = True) -> jnp.ndarray:
     del train
     x = x.reshape((x.shape[0], -1))
+    if self.num_classes:
+      x = jnp.concatenate([x, jax.nn.one_hot(labels, self.num_classes)], -1)
     for width in self.hidden_dims:
       x = nn.leaky_relu(nn.Dense(width)(x), negative_slope=0.2)
     return nn.Dense(1)(x)[:, 0]
 
 
-def build(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]):
+def build(config: ml_collections.ConfigDict, data_shape: tuple[int, ...],
+          num_classes: int = 0):
   """Builds the MLP pair from config.model.{g_hidden,d_hidden}."""
   for field in ('g_hidden', 'd_hidden'):
     widths = config.get(field)
@@ -54,5 +68,7 @@ def build(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]):
           f'config.model.{field}={widths!r} is invalid for the mlp model: '
           'expected a tuple of positive layer widths, e.g. (256, 256)')
   return (MLPGenerator(output_shape=data_shape,
-                       hidden_dims=tuple(config.g_hidden)),
-          MLPDiscriminator(hidden_dims=tuple(config.d_hidden)))
+                       hidden_dims=tuple(config.g_hidden),
+                       num_classes=num_classes),
+          MLPDiscriminator(hidden_dims=tuple(config.d_hidden),
+                           num_classes=num_classes))
