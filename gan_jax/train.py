@@ -75,6 +75,22 @@ def check_finite(pending: list[tuple[int, dict]], checkpointer) -> None:
             'data for NaNs.')
 
 
+def log_metrics(writer: summary.MetricWriter, step: int, num_steps: int,
+                pending: list[tuple[int, dict]], steps_per_sec: float,
+                step_batch_size: int) -> None:
+  """Writes the mean of the pending metrics and prints the progress line."""
+  means = jax.device_get(jax.tree.map(lambda *x: jnp.mean(jnp.stack(x)),
+                                      *[m for _, m in pending]))
+  means['steps_per_sec'] = steps_per_sec
+  means['examples_per_sec'] = steps_per_sec * step_batch_size
+  writer.write_scalars(step, means)
+  remaining = (num_steps - step) / max(steps_per_sec, 1e-9)
+  logging.info('step %d/%d | %.1f steps/s | ETA %s | %s', step, num_steps,
+               steps_per_sec, _format_duration(remaining),
+               ' '.join(f'{k}={means[k]:.4g}' for k in
+                        ('d_loss', 'g_loss', 'd_real', 'd_fake') if k in means))
+
+
 def _format_duration(seconds: float) -> str:
   minutes, seconds = divmod(int(seconds), 60)
   hours, minutes = divmod(minutes, 60)
@@ -216,19 +232,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
 
       if step % config.log_every_steps == 0 or is_last:
         check_finite(pending, checkpointer)
-        means = jax.device_get(jax.tree.map(lambda *x: jnp.mean(jnp.stack(x)),
-                                            *[m for _, m in pending]))
-        elapsed = time.perf_counter() - interval_start
-        steps_per_sec = (step - interval_first) / elapsed
-        means['steps_per_sec'] = steps_per_sec
-        means['examples_per_sec'] = steps_per_sec * step_batch_size
-        writer.write_scalars(step, means)
-        remaining = (config.num_train_steps - step) / max(steps_per_sec, 1e-9)
-        logging.info(
-            'step %d/%d | %.1f steps/s | ETA %s | %s', step,
-            config.num_train_steps, steps_per_sec, _format_duration(remaining),
-            ' '.join(f'{k}={means[k]:.4g}' for k in
-                     ('d_loss', 'g_loss', 'd_real', 'd_fake') if k in means))
+        steps_per_sec = (step - interval_first) / (time.perf_counter() -
+                                                   interval_start)
+        log_metrics(writer, step, config.num_train_steps, pending,
+                    steps_per_sec, step_batch_size)
         pending = []
         interval_start, interval_first = time.perf_counter(), step
 

@@ -2,7 +2,8 @@
 
 `GANState` holds everything that changes during training as plain arrays:
 both sides' parameters, their batch statistics, their two separate optax
-states, the generator EMA, the step and the base PRNG key. The optax
+states, the generator EMA, the variant's own state (CycleGAN's image pools),
+the step and the base PRNG key. The optax
 transformations themselves are static and closed over by the step, so jit,
 vmap, sharding and orbax all see one ordinary pytree.
 
@@ -14,7 +15,8 @@ vmap, sharding and orbax all see one ordinary pytree.
      own slice of the batch with freshly generated samples (Goodfellow et al.
      2014, Algorithm 1; WGAN's n_critic).
   3. One generator forward pass, kept with its VJP (`jax.vjp`).
-  4. The k-th discriminator update on those generated samples.
+  4. The k-th discriminator update on those generated samples (as the
+     variant's `discriminator_inputs` passes them, e.g. through image pools).
   5. The generator update: the generator loss is evaluated with the
      discriminator *after* its update in this step (as in pytorch/examples'
      DCGAN and Goodfellow et al.'s alternation), differentiated with respect
@@ -52,6 +54,7 @@ class GANState:
   generator: NetworkState
   discriminator: NetworkState
   ema_params: PyTree     # EMA of generator params; None if ema_decay == 0
+  variant_state: PyTree  # the variant's own arrays, e.g. image pools ({})
 
 
 def learning_rate_schedule(config: ml_collections.ConfigDict,
@@ -133,7 +136,8 @@ def create_train_state(gan, g_tx: optax.GradientTransformation,
         generator=generator,
         discriminator=_network_state(d_variables, d_tx),
         ema_params=(jax.tree.map(jnp.copy, generator.params)
-                    if ema_decay else None))
+                    if ema_decay else None),
+        variant_state=gan.init_variant_state(example_batch))
 
   return create(jax.random.PRNGKey(seed), example_batch)
 
@@ -181,20 +185,29 @@ def make_train_step(gan, g_tx: optax.GradientTransformation,
         lambda x: x.reshape((k, x.shape[0] // k) + x.shape[1:]), batch)
     *d_only_keys, last_key = jax.random.split(key, k)
     g, d = state.generator, state.discriminator
-    g_model_state = g.model_state
+    g_model_state, variant_state = g.model_state, state.variant_state
+
+    def d_update_on(d, variant_state, outputs, minibatch, key):
+      # The variant decides what D sees of G's outputs (CycleGAN: its pools).
+      inputs_key, d_key = jax.random.split(key)
+      d_outputs, variant_state = gan.discriminator_inputs(
+          variant_state, jax.lax.stop_gradient(outputs), inputs_key)
+      d, metrics = discriminator_update(d, d_outputs, minibatch, d_key)
+      return d, variant_state, metrics
 
     if k > 1:  # discriminator-only updates, each with fresh samples
       def d_only_update(carry, inputs):
-        g_model_state, d = carry
+        g_model_state, d, variant_state = carry
         minibatch, step_key = inputs
         gen_key, d_key = jax.random.split(step_key)
         outputs, g_model_state = gan.generate(g.params, g_model_state,
                                               minibatch, gen_key)
-        d, _ = discriminator_update(d, outputs, minibatch, d_key)
-        return (g_model_state, d), None
+        d, variant_state, _ = d_update_on(d, variant_state, outputs,
+                                          minibatch, d_key)
+        return (g_model_state, d, variant_state), None
 
-      (g_model_state, d), _ = jax.lax.scan(
-          d_only_update, (g_model_state, d),
+      (g_model_state, d, variant_state), _ = jax.lax.scan(
+          d_only_update, (g_model_state, d, variant_state),
           (jax.tree.map(lambda x: x[:-1], minibatches),
            jnp.stack(d_only_keys)))
 
@@ -207,8 +220,8 @@ def make_train_step(gan, g_tx: optax.GradientTransformation,
 
     outputs, generator_vjp, g_model_state = jax.vjp(generate, g.params,
                                                     has_aux=True)
-    d, d_metrics = discriminator_update(d, jax.lax.stop_gradient(outputs),
-                                        minibatch, d_key)
+    d, variant_state, d_metrics = d_update_on(d, variant_state, outputs,
+                                              minibatch, d_key)
 
     # The generator sees the discriminator after this step's update.
     def g_loss_fn(outputs):
@@ -231,7 +244,8 @@ def make_train_step(gan, g_tx: optax.GradientTransformation,
                'g_learning_rate': _learning_rate(g.opt_state),
                'd_learning_rate': _learning_rate(d.opt_state)}
     new_state = state.replace(step=state.step + 1, generator=g,
-                              discriminator=d, ema_params=ema_params)
+                              discriminator=d, ema_params=ema_params,
+                              variant_state=variant_state)
     return new_state, metrics
 
   return train_step

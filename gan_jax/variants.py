@@ -15,6 +15,13 @@ in `train_step.py` / `train.py`. The contract, used by `train_step`:
       the result for the discriminator update and the generator update, so
       the generator's forward pass runs once per step.
 
+  init_variant_state(batch) -> pytree
+  discriminator_inputs(variant_state, outputs, key) -> (outputs, variant_state)
+      What the discriminator update sees of the generator's outputs, and any
+      arrays the variant keeps across steps (CycleGAN: image history pools,
+      see `image_pool.py`). The state lives in `GANState.variant_state`,
+      inside the jitted step. The standard GAN keeps none.
+
   discriminator_loss(d_params, d_state, outputs, batch, key)
       -> (loss, (new_d_state, metrics))
       Minimised by the discriminator side; `outputs` arrive gradient-stopped.
@@ -90,6 +97,14 @@ class StandardGAN:
     return dict(g_variables), dict(d_variables)
 
   # --- the step ---------------------------------------------------------------
+
+  def init_variant_state(self, batch: dict) -> dict:
+    del batch
+    return {}
+
+  def discriminator_inputs(self, variant_state, outputs, key):
+    del key
+    return outputs, variant_state
 
   def _latents(self, key: jax.Array, num: int) -> jax.Array:
     return jax.random.normal(key, (num, self.latent_dim), jnp.float32)

@@ -61,6 +61,7 @@ def test_generator_update_uses_the_updated_discriminator(experiment):
   # The step's key is split into one key per discriminator update (k = 1).
   (last_key,) = jax.random.split(jax.random.fold_in(state.rng, state.step), 1)
   gen_key, d_key, g_key = jax.random.split(last_key, 3)
+  _, d_key = jax.random.split(d_key)   # (discriminator_inputs key, loss key)
   g, d = state.generator, state.discriminator
   fake, g_model_state = exp.gan.generate(g.params, g.model_state, batch,
                                          gen_key)
