@@ -2,7 +2,7 @@
 
 It labels generated images for the conditional GAN's conditional accuracy
 (and, later, domain features for FID-like metrics) without any downloaded
-weights. Two 3x3 conv layers, max-pooling, dropout-free: ~99% on MNIST.
+weights. Two 3x3 conv layers with max-pooling and a dense layer.
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ class SmallCNN(nn.Module):
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
-    x = nn.relu(nn.Conv(32, (3, 3))(x))
-    x = nn.max_pool(nn.relu(nn.Conv(64, (3, 3))(x)), (2, 2), (2, 2))
+    x = nn.max_pool(nn.relu(nn.Conv(32, (3, 3))(x)), (2, 2), (2, 2))
     x = nn.max_pool(nn.relu(nn.Conv(64, (3, 3))(x)), (2, 2), (2, 2))
     x = nn.relu(nn.Dense(128)(x.reshape((x.shape[0], -1))))
     return nn.Dense(self.num_classes)(x)
@@ -42,8 +41,8 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, num_classes: int,
   opt_state = tx.init(params)
 
   @jax.jit
-  def step(params, opt_state, x, y, key):
-    shift = jax.random.randint(key, (2,), -2, 3)   # same shift for the batch
+  def step(params, opt_state, x, y, i):
+    shift = jax.random.randint(jax.random.fold_in(key, i), (2,), -2, 3)
     x = jnp.roll(x, shift, axis=(1, 2))
 
     def loss_fn(params):
@@ -57,8 +56,7 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, num_classes: int,
   rng = np.random.default_rng(seed)
   for i in range(steps):
     idx = rng.integers(0, len(images), batch_size)
-    params, opt_state = step(params, opt_state, images[idx], labels[idx],
-                             jax.random.fold_in(key, i))
+    params, opt_state = step(params, opt_state, images[idx], labels[idx], i)
   return model, params
 
 
