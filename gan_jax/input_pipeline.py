@@ -17,6 +17,8 @@ restores.
 Sources (`config.dataset.name`):
   digits                 scikit-learn's bundled 8x8 digits (1,797 real images,
                          10 classes). No download.
+  digits_unpaired        two domains: digits (A) and inverted, transposed digits
+                         (B) from disjoint halves; a known translation.
   gaussian_ring          2-D mixture of 8 Gaussians on the unit circle, std 0.01.
   gaussian_grid          2-D mixture of 25 Gaussians on {-4,..,4}^2, std 0.05.
                          (The mode-collapse benchmarks of VEEGAN, Srivastava et
@@ -178,6 +180,29 @@ def load_digits(config: ml_collections.ConfigDict, argument: str) -> Dataset:
   digits = datasets.load_digits()
   return Dataset({'x': images_in_memory(digits.images / 16.0, digits.target,
                                         config)}, num_classes=10)
+
+
+def digit_transform(images: np.ndarray) -> np.ndarray:
+  """The known A -> B map of the embedded CycleGAN task: invert, transpose."""
+  return np.ascontiguousarray(255 - np.swapaxes(images, -3, -2))
+
+
+def load_unpaired_digits(config: ml_collections.ConfigDict,
+                         argument: str) -> Dataset:
+  """Two unpaired domains with a known translation, for measuring CycleGAN.
+
+  A = digits, B = digit_transform(digits), drawn from disjoint halves of the
+  first 1,600 digits (split 'train': no pair is ever seen). Split 'test'
+  gives the last 197 digits in A and their exact transforms in B, aligned by
+  index: the ground truth for the translation error.
+  """
+  images = load_digits(config, argument).domains['x'].arrays['image']
+  if config.split == 'test':
+    a, b = images[1600:], digit_transform(images[1600:])
+  else:
+    a, b = images[:800], digit_transform(images[800:1600])
+  return Dataset({'a': ArraySource({'image': a}),
+                  'b': ArraySource({'image': b})})
 
 
 RING_STD = 0.01
@@ -365,6 +390,7 @@ def load_tfds(config: ml_collections.ConfigDict, name: str) -> Dataset:
 
 DATASETS: dict[str, Callable[[ml_collections.ConfigDict, str], Dataset]] = {
     'digits': load_digits,
+    'digits_unpaired': load_unpaired_digits,
     'gaussian_ring': lambda c, _: gaussian_mixture(ring_means(), RING_STD,
                                                    c.num_examples),
     'gaussian_grid': lambda c, _: gaussian_mixture(grid_means(), GRID_STD,

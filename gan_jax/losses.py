@@ -102,6 +102,13 @@ def wasserstein_generator_loss(fake_logits: Array) -> Array:
   return -jnp.mean(fake_logits)
 
 
+# --- reconstruction (CycleGAN, Zhu et al. 2017) -------------------------------
+
+def l1_loss(x: Array, target: Array) -> Array:
+  """E|x - target|: the cycle-consistency and identity losses."""
+  return jnp.mean(jnp.abs(x - target))
+
+
 # --- penalties ----------------------------------------------------------------
 
 def _per_example_gradient_norm(critic_fn: Callable[[Array], Array],

@@ -117,11 +117,15 @@ def setup(config: ml_collections.ConfigDict) -> Experiment:
   """
   config_lib.validate(config)
   dataset = input_pipeline.load_dataset(config.dataset)
-  if list(dataset.domains) != ['x']:
+  unpaired = config.model.name == 'cyclegan'
+  if unpaired != (sorted(dataset.domains) == ['a', 'b']):
     raise ConfigError(
-        f'config.dataset.name={config.dataset.name!r} has the unpaired '
-        f'domains {list(dataset.domains)}; {config.model.name} trains on one '
-        'domain: use an unpaired (CycleGAN) config for it')
+        f'config.dataset.name={config.dataset.name!r} has the domains '
+        f'{list(dataset.domains)}, but config.model.name='
+        f'{config.model.name!r} trains on '
+        + ("two unpaired domains ['a', 'b'] (e.g. digits_unpaired, "
+           "folder:<dirA>,<dirB>, tfds:cycle_gan/horse2zebra)" if unpaired
+           else "one domain ['x']: use configs/cyclegan.py for two domains"))
   gan = variants.build(config, dataset.example_shape, dataset.num_classes)
   g_tx, d_tx = train_step_lib.make_optimizers(config)
   # k minibatches per step, one per discriminator update.
@@ -189,7 +193,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
   sample_fn = jax.jit(gan.sample)
   sample_inputs = gan.sample_inputs(
       jax.random.fold_in(jax.random.PRNGKey(config.seed), _SAMPLE_KEY_TAG),
-      config.num_samples)
+      config.num_samples,
+      {name: dataset.examples(config.num_samples, name)
+       for name in dataset.domains})
   reference = dataset.examples(2000)   # drawn under 2-D samples
   writer = summary.MetricWriter(workdir)
 

@@ -2,8 +2,19 @@
 
 import os
 import sys
+import tempfile
 
+import jax
 import pytest
+
+# Many tests compile the same small train steps: a persistent compilation
+# cache for the session turns the repeats into cache hits (XLA:CPU spends
+# seconds compiling each). Subprocesses get it through the environment.
+_CACHE_DIR = os.environ.setdefault(
+    'JAX_COMPILATION_CACHE_DIR', tempfile.mkdtemp(prefix='gan_jax_xla_cache_'))
+jax.config.update('jax_compilation_cache_dir', _CACHE_DIR)
+jax.config.update('jax_persistent_cache_min_compile_time_secs', 0)
+jax.config.update('jax_persistent_cache_min_entry_size_bytes', 0)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = os.path.join(REPO, 'configs')

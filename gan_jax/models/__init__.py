@@ -17,7 +17,7 @@ from typing import Callable
 import flax.linen as nn
 import ml_collections
 
-from gan_jax.models import dcgan, mlp
+from gan_jax.models import cyclegan, dcgan, mlp
 
 Builder = Callable[[ml_collections.ConfigDict, tuple[int, ...], int],
                    tuple[nn.Module, nn.Module]]
@@ -25,6 +25,7 @@ Builder = Callable[[ml_collections.ConfigDict, tuple[int, ...], int],
 MODELS: dict[str, Builder] = {
     'mlp': mlp.build,
     'dcgan': dcgan.build,
+    'cyclegan': cyclegan.build,
 }
 
 

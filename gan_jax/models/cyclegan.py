@@ -1,0 +1,102 @@
+"""CycleGAN's networks (Zhu et al. 2017, after Johnson et al. 2016).
+
+ResNet generator: c7s1-64, d128, d256, n x R256, u128, u64, c7s1-C with tanh;
+6 residual blocks at <= 128 px, 9 at 256 px (`config.model.num_blocks`, 0 =
+that rule). 70x70 PatchGAN discriminator: C64-C128-C256-C512 then a 1-channel
+4x4 convolution, one logit per overlapping patch. As in the reference code:
+instance norm without affine parameters, reflection padding in the generator,
+LeakyReLU 0.2 in D, weights ~ N(0, 0.02), no dropout.
+"""
+
+import flax.linen as nn
+import jax.numpy as jnp
+import ml_collections
+
+from gan_jax import config_lib
+
+_INIT = nn.initializers.normal(stddev=0.02)
+
+
+def instance_norm() -> nn.InstanceNorm:
+  return nn.InstanceNorm(epsilon=1e-5, use_scale=False, use_bias=False)
+
+
+def reflect(x: jnp.ndarray, pad: int) -> jnp.ndarray:
+  return jnp.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode='reflect')
+
+
+class ResidualBlock(nn.Module):
+  features: int
+
+  @nn.compact
+  def __call__(self, x):
+    y = nn.Conv(self.features, (3, 3), padding='VALID', kernel_init=_INIT)(
+        reflect(x, 1))
+    y = nn.relu(instance_norm()(y))
+    y = nn.Conv(self.features, (3, 3), padding='VALID', kernel_init=_INIT)(
+        reflect(y, 1))
+    return x + instance_norm()(y)
+
+
+class ResnetGenerator(nn.Module):
+  """(H, W, C) image -> (H, W, C) image in [-1, 1]; H, W divisible by 4."""
+  channels: int
+  features: int = 64
+  num_blocks: int = 6
+
+  @nn.compact
+  def __call__(self, x: jnp.ndarray, train: bool = True) -> jnp.ndarray:
+    del train   # instance norm has no running statistics
+    f = self.features
+    x = nn.Conv(f, (7, 7), padding='VALID', kernel_init=_INIT)(reflect(x, 3))
+    x = nn.relu(instance_norm()(x))
+    for mult in (2, 4):                           # d128, d256
+      x = nn.Conv(f * mult, (3, 3), strides=(2, 2), padding=((1, 1), (1, 1)),
+                  kernel_init=_INIT)(x)
+      x = nn.relu(instance_norm()(x))
+    for _ in range(self.num_blocks):
+      x = ResidualBlock(f * 4)(x)
+    for mult in (2, 1):                           # u128, u64
+      # PyTorch's ConvTranspose2d(k=3, s=2, p=1, output_padding=1): pad the
+      # dilated input by k - 1 - p = 1 before and 1 + 1 after -> exactly 2x.
+      x = nn.ConvTranspose(f * mult, (3, 3), strides=(2, 2),
+                           padding=((1, 2), (1, 2)), kernel_init=_INIT)(x)
+      x = nn.relu(instance_norm()(x))
+    x = nn.Conv(self.channels, (7, 7), padding='VALID', kernel_init=_INIT)(
+        reflect(x, 3))
+    return jnp.tanh(x)
+
+
+class PatchDiscriminator(nn.Module):
+  """(H, W, C) image -> (h, w) map of logits, each over a 70x70 patch."""
+  features: int = 64
+
+  @nn.compact
+  def __call__(self, x: jnp.ndarray, train: bool = True) -> jnp.ndarray:
+    del train
+    f = self.features
+    for i, (mult, stride) in enumerate(((1, 2), (2, 2), (4, 2), (8, 1))):
+      x = nn.Conv(f * mult, (4, 4), strides=(stride, stride),
+                  padding=((1, 1), (1, 1)), kernel_init=_INIT)(x)
+      if i > 0:
+        x = instance_norm()(x)
+      x = nn.leaky_relu(x, negative_slope=0.2)
+    x = nn.Conv(1, (4, 4), padding=((1, 1), (1, 1)), kernel_init=_INIT)(x)
+    return x[..., 0]
+
+
+def build(config: ml_collections.ConfigDict, data_shape: tuple[int, ...],
+          num_classes: int = 0):
+  """(generator, discriminator) modules; CycleGAN uses two of each."""
+  if num_classes:
+    raise config_lib.ConfigError('the cyclegan model is not class-conditional:'
+                                 ' set config.model.conditional=False')
+  if len(data_shape) != 3 or data_shape[0] % 4 or data_shape[0] < 32:
+    raise config_lib.ConfigError(
+        f'config.dataset.resolution={data_shape[0]} cannot be used by '
+        'cyclegan: expected images of at least 32 px (the 70x70 PatchGAN '
+        'needs 32) with a side divisible by 4, e.g. 32, 64, 128 or 256')
+  num_blocks = config.num_blocks or (9 if data_shape[0] >= 256 else 6)
+  return (ResnetGenerator(channels=data_shape[2], features=config.g_features,
+                          num_blocks=num_blocks),
+          PatchDiscriminator(features=config.d_features))
