@@ -48,7 +48,7 @@ def main(argv):
 
   experiment = train.setup(config)
   gan = experiment.gan
-  translate = jax.jit(lambda params, x: gan._g(params, 'G', x))  # pylint: disable=protected-access
+  translate = jax.jit(lambda params, x: gan.apply_generator(params, 'G', x))
   before = translation_error(
       np.asarray(translate(experiment.initial_state.generator.params, a)),
       target)

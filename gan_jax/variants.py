@@ -39,6 +39,7 @@ a dict, `{}` when a network has none.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import flax.linen as nn
@@ -220,7 +221,8 @@ class CycleGAN:
     return {'pool_a': image_pool.create(self.pool_size, shape),
             'pool_b': image_pool.create(self.pool_size, shape)}
 
-  def _g(self, params, name, x):
+  def apply_generator(self, params, name: str, x):
+    """G (A -> B) or F (B -> A) of the generator params, on images x."""
     return self.generator.apply({'params': params[name]}, x)
 
   def _d(self, params, name, x):
@@ -229,13 +231,13 @@ class CycleGAN:
   def generate(self, g_params, g_state, batch, key):
     del key
     a, b = batch['a'], batch['b']
-    fake_b, fake_a = self._g(g_params, 'G', a), self._g(g_params, 'F', b)
+    g = functools.partial(self.apply_generator, g_params)
+    fake_b, fake_a = g('G', a), g('F', b)
     outputs = {'fake_b': fake_b, 'fake_a': fake_a,
-               'rec_a': self._g(g_params, 'F', fake_b),
-               'rec_b': self._g(g_params, 'G', fake_a)}
+               'rec_a': g('F', fake_b), 'rec_b': g('G', fake_a)}
     if self.identity_weight:
-      outputs['idt_b'] = self._g(g_params, 'G', b)    # G should keep b
-      outputs['idt_a'] = self._g(g_params, 'F', a)    # F should keep a
+      outputs['idt_b'] = g('G', b)    # G should leave B images as they are
+      outputs['idt_a'] = g('F', a)    # F should leave A images as they are
     return outputs, g_state
 
   def discriminator_inputs(self, variant_state, outputs, key):
@@ -290,9 +292,10 @@ class CycleGAN:
     """Rows: a, G(a), F(G(a)), b, F(b), G(F(b))."""
     del g_state
     a, b = inputs['a'], inputs['b']
-    fake_b, fake_a = self._g(g_params, 'G', a), self._g(g_params, 'F', b)
-    return jnp.concatenate([a, fake_b, self._g(g_params, 'F', fake_b),
-                            b, fake_a, self._g(g_params, 'G', fake_a)])
+    g = functools.partial(self.apply_generator, g_params)
+    fake_b, fake_a = g('G', a), g('F', b)
+    return jnp.concatenate([a, fake_b, g('F', fake_b), b, fake_a,
+                            g('G', fake_a)])
 
 
 def build(config: ml_collections.ConfigDict, data_shape: tuple[int, ...],

@@ -24,7 +24,8 @@ def load_config(name: str, arg: str | None = None):
   """Loads configs/<name>.py the way --config=configs/<name>.py:arg does."""
   from ml_collections import config_flags  # pylint: disable=g-import-not-at-top
   path = os.path.join(CONFIGS, f'{name}.py')
-  module = config_flags.config_flags._LoadConfigModule(name, path)  # pylint: disable=protected-access
+  module = config_flags.config_flags._LoadConfigModule(  # pylint: disable=protected-access
+      name, path)
   return module.get_config(arg) if arg is not None else module.get_config()
 
 
