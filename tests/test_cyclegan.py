@@ -152,3 +152,18 @@ def test_cyclegan_run_writes_checkpoint_and_grid_and_resumes(tmp_path,
   for x, y in zip(jax.tree.leaves(resumed), jax.tree.leaves(straight),
                   strict=True):
     np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+def test_config_accepts_tfds_cycle_gan_data():
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  config = load_config(
+      'cyclegan', 'dataset=tfds:cycle_gan/horse2zebra,res=32,channels=3')
+  config.batch_size = 2
+  with tfds.testing.mock_data(num_examples=4,
+                              policy=tfds.testing.MockPolicy.USE_CODE):
+    exp = train.setup(config)
+    batch = next(input_pipeline.batches(exp.dataset, 2, 0))
+  assert type(exp.gan).__name__ == 'CycleGAN'
+  assert batch['a'].shape == batch['b'].shape == (2, 32, 32, 3)
+  assert exp.initial_state.variant_state['pool_a'].images.shape == (
+      50, 32, 32, 3)
