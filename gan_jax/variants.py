@@ -197,6 +197,10 @@ class CycleGAN:
        + lambda (|F(G(a)) - a|_1 + |G(F(b)) - b|_1)          cycle
        + identity_weight lambda (|G(b) - b|_1 + |F(a) - a|_1)   identity
   with lambda = config.loss.cycle_weight (10) and identity_weight 0.5.
+
+  Order: the reference code updates G, then D; the shared train step updates
+  D first and G then sees the updated D (see train_step.py), as for every
+  variant here.
   """
 
   def __init__(self, generator: nn.Module, discriminator: nn.Module,
@@ -309,6 +313,10 @@ def build(config: ml_collections.ConfigDict, data_shape: tuple[int, ...],
       `config.model.conditional`.
   """
   if config.model.name == 'cyclegan':
+    if config.loss.name != 'least_squares':
+      raise config_lib.ConfigError(
+          f'config.loss.name={config.loss.name!r} is not supported by '
+          "cyclegan: expected 'least_squares' (the paper's adversarial loss)")
     generator, discriminator = models.build(config.model, data_shape)
     return CycleGAN(generator, discriminator, config.loss, config.pool_size)
   conditional = config.model.get('conditional', False)

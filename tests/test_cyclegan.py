@@ -167,3 +167,9 @@ def test_config_accepts_tfds_cycle_gan_data():
   assert batch['a'].shape == batch['b'].shape == (2, 32, 32, 3)
   assert exp.initial_state.variant_state['pool_a'].images.shape == (
       50, 32, 32, 3)
+
+
+def test_other_adversarial_losses_are_rejected():
+  config = tiny_cyclegan_config(**{'loss.name': 'hinge'})
+  with pytest.raises(Exception, match="loss.name='hinge' is not supported"):
+    train.setup(config)
