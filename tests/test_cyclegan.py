@@ -10,6 +10,7 @@ from PIL import Image
 
 from conftest import load_config
 from gan_jax import checkpoint
+from gan_jax import config_lib
 from gan_jax import input_pipeline
 from gan_jax import models
 from gan_jax import train
@@ -171,5 +172,6 @@ def test_config_accepts_tfds_cycle_gan_data():
 
 def test_other_adversarial_losses_are_rejected():
   config = tiny_cyclegan_config(**{'loss.name': 'hinge'})
-  with pytest.raises(Exception, match="loss.name='hinge' is not supported"):
+  with pytest.raises(config_lib.ConfigError,
+                     match="loss.name=.hinge. is not supported"):
     train.setup(config)
