@@ -41,6 +41,11 @@ def tiny_dcgan_config(res: int = 16, **overrides):
   config.model.latent_dim = 8
   config.model.g_features = 8
   config.model.d_features = 8
+  return apply_overrides(config, overrides)
+
+
+def apply_overrides(config, overrides: dict):
+  """Sets dotted fields, as --config.a.b=value does: {'a.b': value}."""
   for key, value in overrides.items():
     target = config
     *path, leaf = key.split('.')

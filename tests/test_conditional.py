@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import load_config
+from conftest import apply_overrides, load_config
 from gan_jax import config_lib
 from gan_jax import input_pipeline
 from gan_jax import models
@@ -31,13 +31,7 @@ def tiny_cgan_config(arch='dcgan', **overrides):
   else:
     config.model.g_hidden = (32,)
     config.model.d_hidden = (32,)
-  for key, value in overrides.items():
-    *path, leaf = key.split('.')
-    target = config
-    for part in path:
-      target = target[part]
-    target[leaf] = value
-  return config
+  return apply_overrides(config, overrides)
 
 
 @pytest.mark.parametrize('arch', ['dcgan', 'mlp'])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import load_config
+from conftest import apply_overrides, load_config
 from gan_jax import checkpoint
 from gan_jax import config_lib
 from gan_jax import input_pipeline
@@ -27,13 +27,7 @@ def tiny_cyclegan_config(**overrides):
   config.num_samples = 3
   config.pool_size = 3
   config.model.num_blocks = 1
-  for key, value in overrides.items():
-    *path, leaf = key.split('.')
-    target = config
-    for part in path:
-      target = target[part]
-    target[leaf] = value
-  return config
+  return apply_overrides(config, overrides)
 
 
 @pytest.mark.parametrize('res,blocks,patches', [(32, 6, 2), (64, 6, 6),
