@@ -125,7 +125,7 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
     ('--config.dataset.resolution=30', 'dataset.resolution=30 cannot be'),
     ('--config.no_such_field=1', 'unknown config field config.no_such_field'),
     ('--config.model.g_width=8',
-     "config.model has the fields ['d_features', 'd_norm', 'g_features'"),
+     "config.model has the fields ['conditional', 'd_features', 'd_norm'"),
     ('--config.batch_size=many', '--config.batch_size=many'),
     ('--config=configs/dcgan.py:resolution=16',
      "config argument 'resolution=16' is not one of key=value"),
