@@ -12,7 +12,6 @@ r"""Conditional accuracy of the conditional GAN, judged by a trained classifier.
 Writes experiments/results/cgan_<backend>.json (machine, date, command).
 """
 
-import os
 import time
 
 from absl import app
@@ -20,7 +19,6 @@ from absl import flags
 import common  # experiments/common.py: puts the repo on sys.path
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 
 from gan_jax import classifier  # pylint: disable=wrong-import-position
@@ -37,18 +35,14 @@ flags.DEFINE_string('workdir', '/tmp/gan_jax_cgan_benchmark',
 FLAGS = flags.FLAGS
 
 
-def real_data(split: str):
-  """(images in [-1, 1], labels) of the chosen dataset and split."""
-  config = ml_collections.ConfigDict(dict(
-      name='digits', split='train', resolution=28, channels=1, crop_size=0,
-      data_dir=None))
+def real_data(dataset_config, split: str):
+  """(images in [-1, 1], labels) of the cGAN's dataset, split train or test."""
+  dataset_config = dataset_config.copy_and_resolve_references()
   if FLAGS.dataset == 'mnist':
-    config.name = 'idx:' + os.path.join(os.path.dirname(common.REPO),
-                                        'shared', 'data', 'mnist')
-    config.split = split
-  source = input_pipeline.load_dataset(config).domains['x']
-  images = source.arrays['image'].astype(np.float32) / 127.5 - 1.0
-  labels = source.arrays['label']
+    dataset_config.split = split
+  dataset = input_pipeline.load_dataset(dataset_config)
+  images = dataset.examples(len(dataset))
+  labels = dataset.domains['x'].arrays['label']
   if FLAGS.dataset == 'digits':   # no official split: hold out the tail
     cut = 1500
     return (images[:cut], labels[:cut]) if split == 'train' else (
@@ -59,8 +53,14 @@ def real_data(split: str):
 def main(argv):
   del argv
   start = time.perf_counter()
-  train_x, train_y = real_data('train')
-  test_x, test_y = real_data('test')
+  config = common.load_config('cgan')
+  config.num_train_steps = FLAGS.steps
+  config.checkpoint_every_steps = FLAGS.steps
+  if FLAGS.dataset == 'mnist':
+    config.dataset.name = f'idx:{common.SHARED_MNIST}'
+
+  train_x, train_y = real_data(config.dataset, 'train')
+  test_x, test_y = real_data(config.dataset, 'test')
   model, params = classifier.train_classifier(train_x, train_y, 10,
                                               steps=FLAGS.classifier_steps)
   classifier_accuracy = float(np.mean(classifier.predict(model, params, test_x)
@@ -68,12 +68,6 @@ def main(argv):
   print(f'classifier accuracy on held-out real {FLAGS.dataset}: '
         f'{classifier_accuracy:.4f}', flush=True)
 
-  config = common.load_config('cgan')
-  config.num_train_steps = FLAGS.steps
-  config.checkpoint_every_steps = FLAGS.steps
-  if FLAGS.dataset == 'mnist':
-    config.dataset.name = 'idx:' + os.path.join(
-        os.path.dirname(common.REPO), 'shared', 'data', 'mnist')
   gan_start = time.perf_counter()
   state = train.train_and_evaluate(config, FLAGS.workdir)
   gan_seconds = time.perf_counter() - gan_start

@@ -14,6 +14,9 @@ if REPO not in sys.path:
 
 from gan_jax import config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 
+# Real MNIST in IDX format beside the repository (see ../shared/data/README.md).
+SHARED_MNIST = os.path.join(os.path.dirname(REPO), 'shared', 'data', 'mnist')
+
 
 def dcgan_config(resolution: int, batch_size: int, upsample: str = 'auto',
                  dataset: str = 'digits', channels: int = 1):

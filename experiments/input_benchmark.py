@@ -81,13 +81,12 @@ def step_rate(config) -> float:
 
 def main(argv):
   del argv
-  mnist = os.path.join(os.path.dirname(common.REPO), 'shared', 'data',
-                       'mnist')
   rows = []
   with tempfile.TemporaryDirectory() as folder:
     make_jpeg_folder(folder)
     cases = [
-        ('MNIST-shaped, idx (in memory)', common.dcgan_config(28, 128, dataset=f'idx:{mnist}')),
+        ('MNIST-shaped, idx (in memory)', common.dcgan_config(
+             28, 128, dataset=f'idx:{common.SHARED_MNIST}')),
         ('64 px RGB, JPEG folder (decode+crop+resize per read)',
          common.dcgan_config(64, 64, dataset=f'folder:{folder}',
                             channels=3)),

@@ -52,7 +52,7 @@ def scatter_image(points: np.ndarray, reference: np.ndarray,
   return canvas
 
 
-def render_samples(samples: np.ndarray, reference: np.ndarray,
+def render_samples(samples: np.ndarray, reference: np.ndarray | None,
                    columns: int | None = None) -> np.ndarray:
   """One picture of generator output: a grid for images, a scatter for points."""
   samples = np.asarray(samples)

@@ -21,7 +21,6 @@ import time
 
 from absl import logging
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import optax
@@ -58,13 +57,16 @@ def prepare_workdir(workdir: str) -> str:
   return workdir
 
 
-def check_finite(pending: list[tuple[int, dict]], checkpointer) -> None:
-  """Raises NonFiniteLossError naming the first step with a NaN/Inf loss."""
-  losses = jax.device_get([{k: v for k, v in m.items() if k.endswith('_loss')}
-                           for _, m in pending])
-  for (step, _), values in zip(pending, losses):
-    for name, value in values.items():
-      if not np.isfinite(value):
+def check_finite(fetched: list[tuple[int, dict]], checkpointer) -> None:
+  """Raises NonFiniteLossError naming the first step with a NaN/Inf loss.
+
+  Args:
+    fetched: (step, metrics) pairs already on the host.
+    checkpointer: named in the message (its newest step is the good one).
+  """
+  for step, metrics in fetched:
+    for name, value in metrics.items():
+      if name.endswith('_loss') and not np.isfinite(value):
         last = checkpointer.latest_step()
         kept = (f'the last good checkpoint (step {last}) in '
                 f'{checkpointer.directory} is intact' if last is not None
@@ -76,11 +78,11 @@ def check_finite(pending: list[tuple[int, dict]], checkpointer) -> None:
 
 
 def log_metrics(writer: summary.MetricWriter, step: int, num_steps: int,
-                pending: list[tuple[int, dict]], steps_per_sec: float,
+                fetched: list[tuple[int, dict]], steps_per_sec: float,
                 step_batch_size: int) -> None:
-  """Writes the mean of the pending metrics and prints the progress line."""
-  means = jax.device_get(jax.tree.map(lambda *x: jnp.mean(jnp.stack(x)),
-                                      *[m for _, m in pending]))
+  """Writes the mean of the fetched metrics and prints the progress line."""
+  means = {name: float(np.mean([m[name] for _, m in fetched]))
+           for name in fetched[0][1]}
   means['steps_per_sec'] = steps_per_sec
   means['examples_per_sec'] = steps_per_sec * step_batch_size
   writer.write_scalars(step, means)
@@ -102,7 +104,7 @@ class Experiment:
   """Everything a config determines before training starts."""
   config: ml_collections.ConfigDict
   dataset: input_pipeline.Dataset
-  gan: variants.StandardGAN
+  gan: variants.StandardGAN | variants.CycleGAN
   g_tx: optax.GradientTransformation
   d_tx: optax.GradientTransformation
   step_batch_size: int             # batch_size x d_steps_per_g_step
@@ -196,7 +198,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
       config.num_samples,
       {name: dataset.examples(config.num_samples, name)
        for name in dataset.domains})
-  reference = dataset.examples(2000)   # drawn under 2-D samples
+  # Real points are drawn under 2-D samples; images need no reference.
+  reference = (dataset.examples(2000) if len(dataset.example_shape) == 1
+               else None)
   writer = summary.MetricWriter(workdir)
 
   def write_samples(step: int) -> None:
@@ -226,7 +230,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
                time.perf_counter() - compile_start)
 
   try:
-    pending: list[tuple[int, dict]] = []    # (step, metrics on the device)
+    # (step, metrics): on the device until a log or checkpoint step fetches
+    # them, which is the loop's only host round-trip for metrics.
+    pending: list[tuple[int, dict]] = []
     interval_start, interval_first = time.perf_counter(), start_step
     run_start = interval_start
     for step in range(start_step + 1, config.num_train_steps + 1):
@@ -236,17 +242,19 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
       pending.append((step, metrics))
       is_last = step == config.num_train_steps
 
-      if step % config.log_every_steps == 0 or is_last:
-        check_finite(pending, checkpointer)
+      is_log_step = step % config.log_every_steps == 0 or is_last
+      is_checkpoint_step = step % config.checkpoint_every_steps == 0 or is_last
+      if is_log_step or is_checkpoint_step:
+        pending = jax.device_get(pending)     # fetched once, kept on the host
+        check_finite(pending, checkpointer)   # never save or log a NaN state
+      if is_log_step:
         steps_per_sec = (step - interval_first) / (time.perf_counter() -
                                                    interval_start)
         log_metrics(writer, step, config.num_train_steps, pending,
                     steps_per_sec, step_batch_size)
         pending = []
         interval_start, interval_first = time.perf_counter(), step
-
-      if step % config.checkpoint_every_steps == 0 or is_last:
-        check_finite(pending, checkpointer)  # never save a NaN state
+      if is_checkpoint_step:
         checkpointer.save(step, state)
       if step % config.sample_every_steps == 0 or is_last:
         write_samples(step)
