@@ -29,6 +29,8 @@ def get_config(arg=None):
   config.model.g_features = arg.features
   config.model.d_features = arg.features
   config.model.num_blocks = 0        # 0: 6 blocks up to 128 px, 9 at 256
+  # auto: sub-pixel on CPU, transposed conv elsewhere (same math, same params)
+  config.model.upsample = 'auto'
   config.loss.name = 'least_squares'
   config.loss.cycle_weight = 10.0    # lambda
   config.loss.identity_weight = 0.5  # times lambda

@@ -64,3 +64,55 @@ def write_results(name: str, flag_values, flag_names, results,
     json.dump(record, f, indent=2)
   print('wrote', path)
   return path
+
+
+def check_against_pytorch(config, torch_dcgan, torch, steps: int = 3,
+                          seed: int = 0) -> dict:
+  """Runs gan_jax's and the PyTorch reference's DCGAN step on equal inputs.
+
+  Both start from the same parameters (gan_jax's initialisation copied into
+  PyTorch), see the same real batch and the same latent noise, and take
+  `steps` training steps. Returns the parameter counts of both and each
+  step's (jax, torch) d_loss and g_loss: the step-0 losses test the
+  networks and objectives, the later ones the optimizer updates too.
+  """
+  # pylint: disable=g-import-not-at-top
+  import numpy as np
+  from gan_jax import input_pipeline, train
+  from gan_jax import train_step as train_step_lib
+  # pylint: enable=g-import-not-at-top
+  exp = train.setup(config)
+  batch = next(input_pipeline.batches(exp.dataset, config.batch_size, seed))
+  z = np.random.RandomState(seed).randn(
+      config.batch_size, config.model.latent_dim).astype(np.float32)
+  # The variant's one source of latent noise, fixed to `z` for this check.
+  exp.gan._latents = lambda key, num: jax.numpy.asarray(z)  # pylint: disable=protected-access
+  step = jax.jit(train_step_lib.make_train_step(exp.gan, exp.g_tx, exp.d_tx))
+  trainer = torch_dcgan.Trainer(config.dataset.resolution,
+                                config.dataset.channels,
+                                nz=config.model.latent_dim,
+                                ngf=config.model.g_features,
+                                ndf=config.model.d_features)
+  state = exp.initial_state
+  torch_dcgan.load_jax_params(trainer, state.generator.params,
+                              state.discriminator.params)
+  real = torch.from_numpy(np.ascontiguousarray(
+      np.asarray(batch['x']).transpose(0, 3, 1, 2)))
+  noise = torch.from_numpy(z)[:, :, None, None]
+
+  def count(tree):
+    return int(sum(np.size(x) for x in jax.tree.leaves(tree)))
+
+  result = dict(
+      parameters_jax=count(state.generator.params)
+      + count(state.discriminator.params),
+      parameters_torch=torch_dcgan.num_parameters(trainer.net_g)
+      + torch_dcgan.num_parameters(trainer.net_d),
+      losses=[])
+  for _ in range(steps):
+    state, metrics = step(state, batch)
+    err_d, err_g = trainer.step(real, noise)
+    result['losses'].append(dict(
+        d_loss=(float(metrics["d_loss"]), err_d.item()),
+        g_loss=(float(metrics["g_loss"]), err_g.item())))
+  return result

@@ -43,7 +43,7 @@ import itertools
 import os
 import queue
 import threading
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import grain
 import jax
@@ -507,6 +507,17 @@ def batches(dataset: Dataset, batch_size: int, seed: int, start: int = 0,
   # Indexing directly: grain's default iterator adds a pool of 16 reader
   # threads, which costs more than it gives on few cores (measured).
   return (stream[index] for index in itertools.count(start))
+
+
+def stack_batches(iterator: Iterator[Example],
+                  lengths: Iterable[int]) -> Iterator[Example]:
+  """Groups consecutive batches: one (n, ...) stacked batch per length n.
+
+  Feeds `train_step.scan_steps`, which runs n train steps per dispatch.
+  """
+  for length in lengths:
+    group = [next(iterator) for _ in range(length)]
+    yield jax.tree.map(lambda *leaves: np.stack(leaves), *group)
 
 
 def prefetch_to_device(iterator: Iterator, size: int,

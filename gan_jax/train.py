@@ -99,6 +99,34 @@ def _format_duration(seconds: float) -> str:
   return f'{hours}:{minutes:02d}:{seconds:02d}'
 
 
+def dispatch_lengths(config: ml_collections.ConfigDict,
+                     start_step: int) -> list[int]:
+  """How many train steps each dispatch runs, from `start_step` to the end.
+
+  Up to `config.steps_per_dispatch` per dispatch, cut so that every log,
+  checkpoint and sample step ends a dispatch (the state is on the host's
+  reach exactly there). Periods that are multiples of steps_per_dispatch
+  give one length, so the step compiles once.
+  """
+  periods = (config.log_every_steps, config.checkpoint_every_steps,
+             config.sample_every_steps)
+  lengths, step = [], start_step
+  while step < config.num_train_steps:
+    boundary = min([config.num_train_steps]
+                   + [(step // p + 1) * p for p in periods])
+    length = min(config.steps_per_dispatch, boundary - step)
+    lengths.append(length)
+    step += length
+  return lengths
+
+
+def per_step(fetched: list[tuple[int, dict]]) -> list[tuple[int, dict]]:
+  """(first step, metrics stacked over n steps) -> one (step, metrics) each."""
+  return [(first + i, {name: values[i] for name, values in metrics.items()})
+          for first, metrics in fetched
+          for i in range(len(next(iter(metrics.values()))))]
+
+
 @dataclasses.dataclass(frozen=True)
 class Experiment:
   """Everything a config determines before training starts."""
@@ -179,17 +207,21 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
     with open(os.path.join(workdir, 'config.json'), 'w') as f:
       f.write(config.to_json_best_effort(indent=2))
 
-  train_step = jax.jit(
-      train_step_lib.make_train_step(
+  # n train steps per dispatch (config.steps_per_dispatch) in one lax.scan.
+  multi_step = jax.jit(
+      train_step_lib.scan_steps(train_step_lib.make_train_step(
           gan, experiment.g_tx, experiment.d_tx,
           d_steps_per_g_step=config.d_steps_per_g_step,
-          ema_decay=config.ema_decay),
+          ema_decay=config.ema_decay)),
       donate_argnums=0)
+  lengths = dispatch_lengths(config, start_step)
   data = input_pipeline.prefetch_to_device(
-      input_pipeline.batches(dataset, step_batch_size, config.seed,
-                             start=start_step,
-                             random_flip=config.dataset.random_flip,
-                             num_workers=config.dataset.num_workers),
+      input_pipeline.stack_batches(
+          input_pipeline.batches(dataset, step_batch_size, config.seed,
+                                 start=start_step,
+                                 random_flip=config.dataset.random_flip,
+                                 num_workers=config.dataset.num_workers),
+          lengths),
       config.dataset.prefetch)
 
   sample_fn = jax.jit(gan.sample)
@@ -223,34 +255,42 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
   logging.info('Training %s on %s (%s examples of shape %s) from step %d to '
                '%d.', config.model.name, config.dataset.name, len(dataset),
                dataset.example_shape, start_step, config.num_train_steps)
-  batch = next(data)
-  compile_start = time.perf_counter()
-  train_step = train_step.lower(state, batch).compile()
-  logging.info('Compiled the train step in %.1f s.',
-               time.perf_counter() - compile_start)
+  compiled = {}    # dispatch length -> compiled multi-step
+
+  def run(state, batches):
+    length = len(jax.tree.leaves(batches)[0])
+    if length not in compiled:
+      compile_start = time.perf_counter()
+      compiled[length] = multi_step.lower(state, batches).compile()
+      logging.info('Compiled the train step (%d per dispatch) in %.1f s.',
+                   length, time.perf_counter() - compile_start)
+    return compiled[length](state, batches)
 
   try:
-    # (step, metrics): on the device until a log or checkpoint step fetches
-    # them, which is the loop's only host round-trip for metrics.
+    # (first step, stacked metrics): on the device until a log or checkpoint
+    # step fetches them, the loop's only host round-trip for metrics.
     pending: list[tuple[int, dict]] = []
-    interval_start, interval_first = time.perf_counter(), start_step
-    run_start = interval_start
-    for step in range(start_step + 1, config.num_train_steps + 1):
-      if step > start_step + 1:
-        batch = next(data)
-      state, metrics = train_step(state, batch)
-      pending.append((step, metrics))
+    interval_start, interval_first = None, start_step
+    run_start = time.perf_counter()
+    step = start_step
+    for length in lengths:
+      state, metrics = run(state, next(data))
+      if interval_start is None:   # time from after the first compilation
+        interval_start, interval_first = time.perf_counter(), step
+      pending.append((step + 1, metrics))
+      step += length
       is_last = step == config.num_train_steps
 
       is_log_step = step % config.log_every_steps == 0 or is_last
       is_checkpoint_step = step % config.checkpoint_every_steps == 0 or is_last
       if is_log_step or is_checkpoint_step:
-        pending = jax.device_get(pending)     # fetched once, kept on the host
-        check_finite(pending, checkpointer)   # never save or log a NaN state
+        # Fetched once, kept on the host; never save or log a NaN state.
+        pending = jax.device_get(pending)
+        check_finite(per_step(pending), checkpointer)
       if is_log_step:
-        steps_per_sec = (step - interval_first) / (time.perf_counter() -
-                                                   interval_start)
-        log_metrics(writer, step, config.num_train_steps, pending,
+        steps_per_sec = (step - interval_first) / max(
+            time.perf_counter() - interval_start, 1e-9)
+        log_metrics(writer, step, config.num_train_steps, per_step(pending),
                     steps_per_sec, step_batch_size)
         pending = []
         interval_start, interval_first = time.perf_counter(), step

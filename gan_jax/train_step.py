@@ -251,6 +251,22 @@ def make_train_step(gan, g_tx: optax.GradientTransformation,
   return train_step
 
 
+def scan_steps(train_step: Callable[[GANState, dict],
+                                    tuple[GANState, Metrics]]):
+  """Several train steps in one dispatch: `lax.scan` over stacked batches.
+
+  `multi_step(state, batches)` with every leaf of `batches` of shape
+  (n, ...) runs `train_step` n times inside one compiled program and returns
+  the final state and each step's metrics stacked along a leading n axis.
+  The result equals n calls of `train_step`; only the per-call overhead of
+  the host (dispatch, Python) is paid once (`config.steps_per_dispatch`).
+  """
+  def multi_step(state: GANState, batches: dict) -> tuple[GANState, Metrics]:
+    return jax.lax.scan(train_step, state, batches)
+
+  return multi_step
+
+
 def sample_params(state: GANState) -> PyTree:
   """The generator parameters used for samples: the EMA when there is one."""
   return state.generator.params if state.ema_params is None else state.ema_params

@@ -113,11 +113,16 @@ def test_batch_norm_momentum_and_epsilon_are_the_pytorch_ones():
 
 
 @pytest.mark.parametrize('size', [(7, 7), (4, 4), (5, 3)])
-def test_subpixel_upsampling_equals_conv_transpose(size):
-  """Same outputs and gradients as nn.ConvTranspose(k=4, s=2, PyTorch p=1)."""
+@pytest.mark.parametrize('kernel_size,padding,use_bias', [
+    (4, (2, 2), False),   # DCGAN: ConvTranspose2d(k=4, s=2, p=1)
+    (3, (1, 2), True),    # CycleGAN: ConvTranspose2d(k=3, s=2, p=1, op=1)
+])
+def test_subpixel_upsampling_equals_conv_transpose(size, kernel_size, padding,
+                                                   use_bias):
+  """Same outputs and gradients as the PyTorch-style nn.ConvTranspose."""
   x = jax.random.normal(jax.random.PRNGKey(0), (3,) + size + (5,))
-  reference = nn.ConvTranspose(6, (4, 4), strides=(2, 2),
-                               padding=((2, 2), (2, 2)), use_bias=False)
+  reference = nn.ConvTranspose(6, (kernel_size, kernel_size), strides=(2, 2),
+                               padding=(padding, padding), use_bias=use_bias)
   variables = reference.init(jax.random.PRNGKey(1), x)
 
   def loss(module, variables, x):
@@ -127,8 +132,10 @@ def test_subpixel_upsampling_equals_conv_transpose(size):
   (_, expected), expected_grads = jax.value_and_grad(
       loss, argnums=(1, 2), has_aux=True)(reference, variables, x)
   for method in ('transpose', 'subpixel'):
+    module = layers.Upsample2x(6, method=method, kernel_size=kernel_size,
+                               use_bias=use_bias)
     (_, y), grads = jax.value_and_grad(loss, argnums=(1, 2), has_aux=True)(
-        layers.Upsample2x(6, method=method), variables, x)
+        module, variables, x)
     assert y.shape == (3, 2 * size[0], 2 * size[1], 6)
     np.testing.assert_allclose(y, expected, atol=1e-5)
     for got, want in zip(jax.tree.leaves(grads), jax.tree.leaves(expected_grads)):

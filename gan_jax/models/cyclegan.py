@@ -8,17 +8,21 @@ instance norm without affine parameters, reflection padding in the generator,
 LeakyReLU 0.2 in D, weights ~ N(0, 0.02), no dropout.
 """
 
+import functools
+
 import flax.linen as nn
 import jax.numpy as jnp
 import ml_collections
 
 from gan_jax import config_lib
+from gan_jax.models import layers
 
 _INIT = nn.initializers.normal(stddev=0.02)
 
 
-def instance_norm() -> nn.InstanceNorm:
-  return nn.InstanceNorm(epsilon=1e-5, use_scale=False, use_bias=False)
+def instance_norm(dtype=jnp.float32) -> nn.InstanceNorm:
+  return nn.InstanceNorm(epsilon=1e-5, use_scale=False, use_bias=False,
+                         dtype=dtype)
 
 
 def reflect(x: jnp.ndarray, pad: int) -> jnp.ndarray:
@@ -27,15 +31,14 @@ def reflect(x: jnp.ndarray, pad: int) -> jnp.ndarray:
 
 class ResidualBlock(nn.Module):
   features: int
+  dtype: jnp.dtype = jnp.float32
 
   @nn.compact
   def __call__(self, x):
-    y = nn.Conv(self.features, (3, 3), padding='VALID', kernel_init=_INIT)(
-        reflect(x, 1))
-    y = nn.relu(instance_norm()(y))
-    y = nn.Conv(self.features, (3, 3), padding='VALID', kernel_init=_INIT)(
-        reflect(y, 1))
-    return x + instance_norm()(y)
+    conv = functools.partial(nn.Conv, self.features, (3, 3), padding='VALID',
+                             kernel_init=_INIT, dtype=self.dtype)
+    y = nn.relu(instance_norm(self.dtype)(conv()(reflect(x, 1))))
+    return x + instance_norm(self.dtype)(conv()(reflect(y, 1)))
 
 
 class ResnetGenerator(nn.Module):
@@ -43,46 +46,50 @@ class ResnetGenerator(nn.Module):
   channels: int
   features: int = 64
   num_blocks: int = 6
+  upsample: str = 'transpose'    # transpose | subpixel (identical results)
+  dtype: jnp.dtype = jnp.float32  # computation dtype; output is float32
 
   @nn.compact
   def __call__(self, x: jnp.ndarray, train: bool = True) -> jnp.ndarray:
     del train   # instance norm has no running statistics
     f = self.features
-    x = nn.Conv(f, (7, 7), padding='VALID', kernel_init=_INIT)(reflect(x, 3))
-    x = nn.relu(instance_norm()(x))
+    conv = functools.partial(nn.Conv, kernel_init=_INIT, dtype=self.dtype)
+    norm = functools.partial(instance_norm, self.dtype)
+    x = conv(f, (7, 7), padding='VALID')(reflect(x, 3))
+    x = nn.relu(norm()(x))
     for mult in (2, 4):                           # d128, d256
-      x = nn.Conv(f * mult, (3, 3), strides=(2, 2), padding=((1, 1), (1, 1)),
-                  kernel_init=_INIT)(x)
-      x = nn.relu(instance_norm()(x))
+      x = conv(f * mult, (3, 3), strides=(2, 2), padding=((1, 1), (1, 1)))(x)
+      x = nn.relu(norm()(x))
     for _ in range(self.num_blocks):
-      x = ResidualBlock(f * 4)(x)
-    for mult in (2, 1):                           # u128, u64
-      # PyTorch's ConvTranspose2d(k=3, s=2, p=1, output_padding=1): pad the
-      # dilated input by k - 1 - p = 1 before and 1 + 1 after -> exactly 2x.
-      x = nn.ConvTranspose(f * mult, (3, 3), strides=(2, 2),
-                           padding=((1, 2), (1, 2)), kernel_init=_INIT)(x)
-      x = nn.relu(instance_norm()(x))
-    x = nn.Conv(self.channels, (7, 7), padding='VALID', kernel_init=_INIT)(
-        reflect(x, 3))
-    return jnp.tanh(x)
+      x = ResidualBlock(f * 4, dtype=self.dtype)(x)
+    for i, mult in enumerate((2, 1)):             # u128, u64
+      # PyTorch's ConvTranspose2d(k=3, s=2, p=1, output_padding=1).
+      x = layers.Upsample2x(f * mult, method=self.upsample, kernel_size=3,
+                            use_bias=True, kernel_init=_INIT,
+                            dtype=self.dtype, name=f'up{i}')(x)
+      x = nn.relu(norm()(x))
+    x = conv(self.channels, (7, 7), padding='VALID')(reflect(x, 3))
+    return jnp.tanh(x.astype(jnp.float32))
 
 
 class PatchDiscriminator(nn.Module):
   """(H, W, C) image -> (h, w) map of logits, each over a 70x70 patch."""
   features: int = 64
+  dtype: jnp.dtype = jnp.float32  # computation dtype; logits are float32
 
   @nn.compact
   def __call__(self, x: jnp.ndarray, train: bool = True) -> jnp.ndarray:
     del train
     f = self.features
+    conv = functools.partial(nn.Conv, kernel_size=(4, 4),
+                             padding=((1, 1), (1, 1)), kernel_init=_INIT,
+                             dtype=self.dtype)
     for i, (mult, stride) in enumerate(((1, 2), (2, 2), (4, 2), (8, 1))):
-      x = nn.Conv(f * mult, (4, 4), strides=(stride, stride),
-                  padding=((1, 1), (1, 1)), kernel_init=_INIT)(x)
+      x = conv(f * mult, strides=(stride, stride))(x)
       if i > 0:
-        x = instance_norm()(x)
+        x = instance_norm(self.dtype)(x)
       x = nn.leaky_relu(x, negative_slope=0.2)
-    x = nn.Conv(1, (4, 4), padding=((1, 1), (1, 1)), kernel_init=_INIT)(x)
-    return x[..., 0]
+    return conv(1)(x)[..., 0].astype(jnp.float32)
 
 
 def build(config: ml_collections.ConfigDict, data_shape: tuple[int, ...],
@@ -97,6 +104,9 @@ def build(config: ml_collections.ConfigDict, data_shape: tuple[int, ...],
         'cyclegan: expected images of at least 32 px (the 70x70 PatchGAN '
         'needs 32) with a side divisible by 4, e.g. 32, 64, 128 or 256')
   num_blocks = config.num_blocks or (9 if data_shape[0] >= 256 else 6)
+  dtype = layers.compute_dtype(config)
   return (ResnetGenerator(channels=data_shape[2], features=config.g_features,
-                          num_blocks=num_blocks),
-          PatchDiscriminator(features=config.d_features))
+                          num_blocks=num_blocks,
+                          upsample=layers.resolve_upsample(config),
+                          dtype=dtype),
+          PatchDiscriminator(features=config.d_features, dtype=dtype))

@@ -34,11 +34,12 @@ def _scale_init(key, shape, dtype=jnp.float32):
   return 1.0 + 0.02 * jax.random.normal(key, shape, dtype)
 
 
-def batch_norm(train: bool) -> nn.BatchNorm:
+def batch_norm(train: bool, dtype=jnp.float32) -> nn.BatchNorm:
   # Arguments by name: a momentum passed positionally as epsilon has broken
-  # well-known GAN code. PyTorch's momentum 0.1 is Flax's 0.9.
+  # well-known GAN code. PyTorch's momentum 0.1 is Flax's 0.9. Statistics
+  # are reduced in float32 whatever the computation dtype.
   return nn.BatchNorm(use_running_average=not train, momentum=0.9,
-                      epsilon=1e-5, scale_init=_scale_init)
+                      epsilon=1e-5, scale_init=_scale_init, dtype=dtype)
 
 
 def upsample_factors(resolution: int) -> tuple[int, int]:
@@ -55,6 +56,7 @@ class DCGANGenerator(nn.Module):
   features: int = 64          # channels before the output layer (ngf)
   upsample: str = 'transpose'  # transpose | subpixel (identical results)
   num_classes: int = 0         # > 0: conditioned on a class label
+  dtype: jnp.dtype = jnp.float32  # computation dtype; output is float32
 
   @nn.compact
   def __call__(self, z: jnp.ndarray, labels: jnp.ndarray | None = None,
@@ -66,17 +68,20 @@ class DCGANGenerator(nn.Module):
     height, _, out_channels = self.output_shape
     size, doublings = upsample_factors(height)
     channels = self.features * 2 ** (doublings - 1)
+    norm = functools.partial(batch_norm, train, self.dtype)
     # A dense projection equals the paper's 4x4 transposed conv on a 1x1 map.
-    x = nn.Dense(size * size * channels, use_bias=False, kernel_init=_INIT)(z)
+    x = nn.Dense(size * size * channels, use_bias=False, kernel_init=_INIT,
+                 dtype=self.dtype)(z)
     x = x.reshape((z.shape[0], size, size, channels))
-    x = nn.relu(batch_norm(train)(x))
+    x = nn.relu(norm()(x))
     # PyTorch's ConvTranspose2d(k=4, s=2, p=1): exactly twice the input.
     up = functools.partial(layers.Upsample2x, method=self.upsample,
-                           kernel_init=_INIT)
+                           kernel_init=_INIT, dtype=self.dtype)
     for i in range(doublings - 1):
       channels //= 2
-      x = nn.relu(batch_norm(train)(up(channels, name=f'up{i}')(x)))
-    return jnp.tanh(up(out_channels, name=f'up{doublings - 1}')(x))
+      x = nn.relu(norm()(up(channels, name=f'up{i}')(x)))
+    x = up(out_channels, name=f'up{doublings - 1}')(x)
+    return jnp.tanh(x.astype(jnp.float32))
 
 
 class DCGANDiscriminator(nn.Module):
@@ -84,6 +89,7 @@ class DCGANDiscriminator(nn.Module):
   features: int = 64          # channels of the first layer (ndf)
   norm: str = 'batch'         # batch | layer | none (layer for WGAN-GP)
   num_classes: int = 0         # > 0: projection discriminator
+  dtype: jnp.dtype = jnp.float32  # computation dtype; logits are float32
 
   @nn.compact
   def __call__(self, x: jnp.ndarray, labels: jnp.ndarray | None = None,
@@ -93,20 +99,22 @@ class DCGANDiscriminator(nn.Module):
     for i in range(doublings):
       x = nn.Conv(channels, kernel_size=(4, 4), strides=(2, 2),
                   padding=((1, 1), (1, 1)), use_bias=False,
-                  kernel_init=_INIT)(x)
+                  kernel_init=_INIT, dtype=self.dtype)(x)
       if i > 0 and self.norm == 'batch':
-        x = batch_norm(train)(x)
+        x = batch_norm(train, self.dtype)(x)
       elif i > 0 and self.norm == 'layer':
-        x = nn.LayerNorm(epsilon=1e-5)(x)
+        x = nn.LayerNorm(epsilon=1e-5, dtype=self.dtype)(x)
       x = nn.leaky_relu(x, negative_slope=0.2)
       channels *= 2
     features = x.reshape((x.shape[0], -1))
-    logits = nn.Dense(1, use_bias=False, kernel_init=_INIT)(features)[:, 0]
+    logits = nn.Dense(1, use_bias=False, kernel_init=_INIT,
+                      dtype=self.dtype)(features)[:, 0]
     if self.num_classes:
       embedding = nn.Embed(self.num_classes, features.shape[-1],
-                           embedding_init=_INIT, name='label_projection')
+                           embedding_init=_INIT, name='label_projection',
+                           dtype=self.dtype)
       logits += jnp.sum(embedding(labels) * features, axis=-1)
-    return logits
+    return logits.astype(jnp.float32)
 
 
 def build(config: ml_collections.ConfigDict, data_shape: tuple[int, ...],
@@ -131,14 +139,9 @@ def build(config: ml_collections.ConfigDict, data_shape: tuple[int, ...],
       raise config_lib.ConfigError(
           f'config.model.{field}={config[field]} is invalid: expected an '
           'integer > 0')
-  upsample = config.get('upsample', 'auto')
-  if upsample == 'auto':
-    upsample = layers.default_upsample_method()
-  if upsample not in ('transpose', 'subpixel'):
-    raise config_lib.ConfigError(
-        f'config.model.upsample={upsample!r} is invalid: expected one of '
-        "['auto', 'transpose', 'subpixel']")
+  dtype = layers.compute_dtype(config)
   return (DCGANGenerator(output_shape=data_shape, features=config.g_features,
-                         upsample=upsample, num_classes=num_classes),
+                         upsample=layers.resolve_upsample(config),
+                         num_classes=num_classes, dtype=dtype),
           DCGANDiscriminator(features=config.d_features, norm=config.d_norm,
-                             num_classes=num_classes))
+                             num_classes=num_classes, dtype=dtype))

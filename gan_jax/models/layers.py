@@ -5,20 +5,29 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-# For a stride-2, 4x4 transposed convolution with PyTorch padding 1, output
-# row 2m + p reads input rows m - 1, m, m + 1 (tap a = 0, 1, 2) through kernel
-# row _TAPS[a, p]; 4 marks a tap that phase p does not use (a zero row).
-_TAPS = np.array([[0, 4], [2, 1], [4, 3]])
+# The stride-2 transposed convolutions here, as `lax.conv_transpose` computes
+# them (kernel not flipped, dilated input padded by _PADDING[k]):
+#   k = 4, PyTorch padding 1 (DCGAN), and
+#   k = 3, PyTorch padding 1, output_padding 1 (CycleGAN's ResNet generator).
+# Output row 2m + p reads input rows m - 1, m, m + 1 (tap a = 0, 1, 2)
+# through kernel row _TAPS[k][a, p]; k marks a tap that phase p does not use
+# (a zero row appended to the kernel).
+_TAPS = {4: np.array([[0, 4], [2, 1], [4, 3]]),
+         3: np.array([[3, 3], [1, 0], [3, 2]])}
+_PADDING = {4: (2, 2), 3: (1, 2)}
 
 
 def subpixel_kernel(kernel: jax.Array) -> jax.Array:
-  """Maps a (4, 4, I, O) transposed-conv kernel to a (3, 3, I, 4 * O) one.
+  """Maps a (k, k, I, O) transposed-conv kernel to a (3, 3, I, 4 * O) one.
 
   The returned kernel, used as a stride-1 3x3 convolution (padding 1)
-  followed by `depth_to_space`, computes exactly the transposed convolution.
+  followed by `depth_to_space`, computes exactly the transposed convolution
+  (k = 4 or 3, see `_TAPS`).
   """
+  size = kernel.shape[0]
+  table = _TAPS[size]
   padded = jnp.pad(kernel, ((0, 1), (0, 1), (0, 0), (0, 0)))
-  taps = padded[_TAPS[:, None, :, None], _TAPS[None, :, None, :]]
+  taps = padded[table[:, None, :, None], table[None, :, None, :]]
   # taps: (a, b, p, q, I, O) -> (a, b, I, p, q, O)
   taps = jnp.transpose(taps, (0, 1, 4, 2, 3, 5))
   return taps.reshape(3, 3, kernel.shape[2], 4 * kernel.shape[3])
@@ -33,12 +42,14 @@ def depth_to_space(x: jax.Array) -> jax.Array:
 
 
 class Upsample2x(nn.Module):
-  """Doubles the resolution: PyTorch's ConvTranspose2d(k=4, s=2, p=1).
+  """Doubles the resolution: PyTorch's ConvTranspose2d(k=4, s=2, p=1), or
+  with `kernel_size=3` ConvTranspose2d(k=3, s=2, p=1, output_padding=1).
 
-  Both implementations hold the same `kernel` (4, 4, in, out) parameter, so
+  Both implementations hold the same `kernel` (k, k, in, out) parameter, so
   checkpoints move between them:
     transpose: `lax.conv_transpose` on the zero-dilated input, the textbook
-      form (PyTorch pads the dilated input by k - 1 - p = 2 per side).
+      form (PyTorch pads the dilated input by k - 1 - p before and
+      k - 1 - p + output_padding after).
     subpixel: a stride-1 3x3 convolution to 4x the channels, then
       depth-to-space (Shi et al. 2016), with the kernel mapped so that the
       result is identical. XLA's CPU backend runs the gradient of the
@@ -46,16 +57,23 @@ class Upsample2x(nn.Module):
   """
   features: int
   method: str = 'transpose'         # transpose | subpixel
+  kernel_size: int = 4              # 4 (DCGAN) or 3 (output_padding 1)
   use_bias: bool = False
   kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
+  dtype: jnp.dtype | None = None    # computation dtype (params stay float32)
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
+    if self.kernel_size not in _TAPS:
+      raise ValueError(f'kernel_size={self.kernel_size}: expected 3 or 4')
+    k = self.kernel_size
     kernel = self.param('kernel', self.kernel_init,
-                        (4, 4, x.shape[-1], self.features))
+                        (k, k, x.shape[-1], self.features))
+    if self.dtype is not None:
+      x = x.astype(self.dtype)
     if self.method == 'transpose':
       y = jax.lax.conv_transpose(x, kernel.astype(x.dtype), strides=(2, 2),
-                                 padding=((2, 2), (2, 2)),
+                                 padding=(_PADDING[k], _PADDING[k]),
                                  dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
     elif self.method == 'subpixel':
       y = jax.lax.conv_general_dilated(
@@ -66,7 +84,8 @@ class Upsample2x(nn.Module):
     else:
       raise ValueError(f'unknown upsampling method {self.method!r}')
     if self.use_bias:
-      y = y + self.param('bias', nn.initializers.zeros, (self.features,))
+      y = y + self.param('bias', nn.initializers.zeros,
+                         (self.features,)).astype(y.dtype)
     return y
 
 
@@ -77,3 +96,36 @@ def default_upsample_method() -> str:
   convolution elsewhere, where cuDNN and TPU convolutions handle it natively.
   """
   return 'subpixel' if jax.default_backend() == 'cpu' else 'transpose'
+
+
+COMPUTE_DTYPES = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}
+
+
+def compute_dtype(model_config) -> jnp.dtype:
+  """`config.model.dtype` as a JAX dtype: the networks' computation dtype.
+
+  'bfloat16' is mixed precision: parameters, optimizer states, batch-norm
+  statistics and the losses stay float32; the layers compute in bfloat16 and
+  the networks return float32 outputs.
+  """
+  # Imported here: config_lib imports the models registry for validation.
+  from gan_jax import config_lib  # pylint: disable=g-import-not-at-top
+  name = model_config.get('dtype', 'float32')
+  if name not in COMPUTE_DTYPES:
+    raise config_lib.ConfigError(
+        f'config.model.dtype={name!r} is invalid: expected one of '
+        f'{list(COMPUTE_DTYPES)}')
+  return COMPUTE_DTYPES[name]
+
+
+def resolve_upsample(model_config) -> str:
+  """`config.model.upsample` with 'auto' resolved for the current backend."""
+  from gan_jax import config_lib  # pylint: disable=g-import-not-at-top
+  upsample = model_config.get('upsample', 'auto')
+  if upsample == 'auto':
+    upsample = default_upsample_method()
+  if upsample not in ('transpose', 'subpixel'):
+    raise config_lib.ConfigError(
+        f'config.model.upsample={upsample!r} is invalid: expected one of '
+        "['auto', 'transpose', 'subpixel']")
+  return upsample

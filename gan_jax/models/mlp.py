@@ -18,6 +18,7 @@ import ml_collections
 import numpy as np
 
 from gan_jax import config_lib
+from gan_jax.models import layers
 
 
 class MLPGenerator(nn.Module):
@@ -25,6 +26,7 @@ class MLPGenerator(nn.Module):
   output_shape: tuple[int, ...]
   hidden_dims: Sequence[int]
   num_classes: int = 0
+  dtype: jnp.dtype = jnp.float32  # computation dtype; output is float32
 
   @nn.compact
   def __call__(self, z: jnp.ndarray, labels: jnp.ndarray | None = None,
@@ -34,8 +36,9 @@ class MLPGenerator(nn.Module):
     if self.num_classes:
       x = jnp.concatenate([x, jax.nn.one_hot(labels, self.num_classes)], -1)
     for width in self.hidden_dims:
-      x = nn.relu(nn.Dense(width)(x))
-    x = nn.Dense(int(np.prod(self.output_shape)))(x)
+      x = nn.relu(nn.Dense(width, dtype=self.dtype)(x))
+    x = nn.Dense(int(np.prod(self.output_shape)), dtype=self.dtype)(x)
+    x = x.astype(jnp.float32)
     if len(self.output_shape) == 3:  # images live in [-1, 1]
       x = jnp.tanh(x)
     return x.reshape((z.shape[0],) + tuple(self.output_shape))
@@ -45,6 +48,7 @@ class MLPDiscriminator(nn.Module):
   """A data example -> LeakyReLU(0.2) MLP -> one logit."""
   hidden_dims: Sequence[int]
   num_classes: int = 0
+  dtype: jnp.dtype = jnp.float32  # computation dtype; logits are float32
 
   @nn.compact
   def __call__(self, x: jnp.ndarray, labels: jnp.ndarray | None = None,
@@ -54,8 +58,9 @@ class MLPDiscriminator(nn.Module):
     if self.num_classes:
       x = jnp.concatenate([x, jax.nn.one_hot(labels, self.num_classes)], -1)
     for width in self.hidden_dims:
-      x = nn.leaky_relu(nn.Dense(width)(x), negative_slope=0.2)
-    return nn.Dense(1)(x)[:, 0]
+      x = nn.leaky_relu(nn.Dense(width, dtype=self.dtype)(x),
+                        negative_slope=0.2)
+    return nn.Dense(1, dtype=self.dtype)(x)[:, 0].astype(jnp.float32)
 
 
 def build(config: ml_collections.ConfigDict, data_shape: tuple[int, ...],
@@ -67,8 +72,9 @@ def build(config: ml_collections.ConfigDict, data_shape: tuple[int, ...],
       raise config_lib.ConfigError(
           f'config.model.{field}={widths!r} is invalid for the mlp model: '
           'expected a tuple of positive layer widths, e.g. (256, 256)')
+  dtype = layers.compute_dtype(config)
   return (MLPGenerator(output_shape=data_shape,
                        hidden_dims=tuple(config.g_hidden),
-                       num_classes=num_classes),
+                       num_classes=num_classes, dtype=dtype),
           MLPDiscriminator(hidden_dims=tuple(config.d_hidden),
-                           num_classes=num_classes))
+                           num_classes=num_classes, dtype=dtype))
