@@ -34,6 +34,47 @@ def dcgan_config(resolution: int, batch_size: int, upsample: str = 'auto',
   return config
 
 
+def cpu_model() -> str:
+  """The CPU's model name (from /proc/cpuinfo where there is one)."""
+  try:
+    with open('/proc/cpuinfo') as f:
+      for line in f:
+        if line.startswith('model name'):
+          return line.split(':', 1)[1].strip()
+  except OSError:
+    pass
+  return platform.processor() or platform.machine()
+
+
+def read_json(path: str) -> dict:
+  with open(path) as f:
+    return json.load(f)
+
+
+def update_doc_section(doc: str, section: str, text: str) -> str:
+  """Replaces docs/<doc>'s text between the markers of `section`.
+
+  The markers are `<!-- <section>:begin -->` and `<!-- <section>:end -->`;
+  they are appended to the file when it does not have them yet.
+  """
+  path = os.path.join(REPO, 'docs', doc)
+  begin, end = f'<!-- {section}:begin -->', f'<!-- {section}:end -->'
+  content = ''
+  if os.path.exists(path):
+    with open(path) as f:
+      content = f.read()
+  block = f'{begin}\n{text}\n{end}'
+  if begin in content and end in content:
+    head, rest = content.split(begin, 1)
+    content = head + block + rest.split(end, 1)[1]
+  else:
+    content = content.rstrip('\n') + '\n\n' + block + '\n'
+  with open(path, 'w') as f:
+    f.write(content)
+  print('updated', path, 'section', section)
+  return path
+
+
 def load_config(name: str, arg: str | None = None):
   """configs/<name>.py's get_config(arg), as --config=configs/<name>.py:arg."""
   import importlib.util  # pylint: disable=g-import-not-at-top
@@ -53,8 +94,7 @@ def write_results(name: str, flag_values, flag_names, results,
           f'--{k}={getattr(flag_values, k)}' for k in flag_names),
       backend=jax.default_backend(),
       devices=[str(d) for d in jax.devices()],
-      machine=f'{platform.processor() or platform.machine()}, '
-              f'{os.cpu_count()} cores',
+      machine=f'{cpu_model()}, {os.cpu_count()} cores',
       jax=jax.__version__, results=results)
   directory = os.path.join(REPO, 'experiments', 'results')
   os.makedirs(directory, exist_ok=True)
