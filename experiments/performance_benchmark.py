@@ -226,7 +226,7 @@ def markdown(records, command, machine) -> str:
     eager, compiled = r.get('torch_eager'), r.get('torch_compile')
     lines.append(
         f'| {r["case"]} | {r["batch_size"]} | {speed(j)} | '
-        f'{j["images_per_sec"]:.0f} | {j["compile_s"]:.1f} | {memory} | '
+        f'{j["images_per_sec"]:.3g} | {j["compile_s"]:.1f} | {memory} | '
         f'{speed(eager)} | '
         + (f'{r["ratio_vs_torch_eager"]:.2f}x' if eager else '—') + ' | '
         + speed(compiled) + ' | '

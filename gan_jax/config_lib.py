@@ -58,6 +58,18 @@ def parse_arg(arg: str | None, **defaults: Any) -> ml_collections.ConfigDict:
   return result
 
 
+def is_enabled(value: Any) -> bool:
+  """Whether a numeric switch (a weight, a decay) turns its term on.
+
+  Inside a population (`gan_jax.population`) the numeric hyperparameters are
+  traced arrays, one value per member: the term is then computed for every
+  member and weighted by each member's value, which is the same arithmetic
+  as skipping it where the value is 0.
+  """
+  import jax  # pylint: disable=g-import-not-at-top
+  return isinstance(value, jax.core.Tracer) or bool(value)
+
+
 def optimizer_config(learning_rate: float = 2e-4, b1: float = 0.5,
                      b2: float = 0.999) -> ml_collections.ConfigDict:
   """One side's optimizer (each network side has its own optax state)."""

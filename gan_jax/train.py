@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from typing import Sequence
 
 from absl import logging
 import jax
@@ -28,6 +29,7 @@ import optax
 from gan_jax import checkpoint
 from gan_jax import config_lib
 from gan_jax import input_pipeline
+from gan_jax import population as population_lib
 from gan_jax import summary
 from gan_jax import train_step as train_step_lib
 from gan_jax import variants
@@ -66,7 +68,7 @@ def check_finite(fetched: list[tuple[int, dict]], checkpointer) -> None:
   """
   for step, metrics in fetched:
     for name, value in metrics.items():
-      if name.endswith('_loss') and not np.isfinite(value):
+      if name.endswith('_loss') and not np.all(np.isfinite(value)):
         last = checkpointer.latest_step()
         kept = (f'the last good checkpoint (step {last}) in '
                 f'{checkpointer.directory} is intact' if last is not None
@@ -79,7 +81,7 @@ def check_finite(fetched: list[tuple[int, dict]], checkpointer) -> None:
 
 def log_metrics(writer: summary.MetricWriter, step: int, num_steps: int,
                 fetched: list[tuple[int, dict]], steps_per_sec: float,
-                step_batch_size: int) -> None:
+                step_batch_size: int, name: str = '') -> None:
   """Writes the mean of the fetched metrics and prints the progress line."""
   means = {name: float(np.mean([m[name] for _, m in fetched]))
            for name in fetched[0][1]}
@@ -87,7 +89,8 @@ def log_metrics(writer: summary.MetricWriter, step: int, num_steps: int,
   means['examples_per_sec'] = steps_per_sec * step_batch_size
   writer.write_scalars(step, means)
   remaining = (num_steps - step) / max(steps_per_sec, 1e-9)
-  logging.info('step %d/%d | %.1f steps/s | ETA %s | %s', step, num_steps,
+  logging.info('%sstep %d/%d | %.1f steps/s | ETA %s | %s',
+               f'[{name}] ' if name else '', step, num_steps,
                steps_per_sec, _format_duration(remaining),
                ' '.join(f'{k}={means[k]:.4g}' for k in
                         ('d_loss', 'g_loss', 'd_real', 'd_fake') if k in means))
@@ -139,8 +142,10 @@ class Experiment:
   initial_state: train_step_lib.GANState
 
 
-def setup(config: ml_collections.ConfigDict) -> Experiment:
+def setup(config: ml_collections.ConfigDict, init: bool = True) -> Experiment:
   """Validates `config` and builds data, variant, optimizers and a fresh state.
+
+  With `init=False` the state is left None (a population makes its own).
 
   Raises:
     ConfigError: for any invalid field, before anything is written.
@@ -160,10 +165,12 @@ def setup(config: ml_collections.ConfigDict) -> Experiment:
   g_tx, d_tx = train_step_lib.make_optimizers(config)
   # k minibatches per step, one per discriminator update.
   step_batch_size = config.batch_size * config.d_steps_per_g_step
-  first_batch = next(input_pipeline.batches(dataset, step_batch_size,
-                                            config.seed))
-  state = train_step_lib.create_train_state(gan, g_tx, d_tx, first_batch,
-                                            config.seed, config.ema_decay)
+  state = None
+  if init:
+    first_batch = next(input_pipeline.batches(dataset, step_batch_size,
+                                              config.seed))
+    state = train_step_lib.create_train_state(gan, g_tx, d_tx, first_batch,
+                                              config.seed, config.ema_decay)
   return Experiment(config, dataset, gan, g_tx, d_tx, step_batch_size, state)
 
 
@@ -188,68 +195,124 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
   Returns:
     The final training state.
   """
+  return _train(config, workdir, None)
+
+
+def train_population(members: Sequence[ml_collections.ConfigDict],
+                     names: Sequence[str],
+                     workdir: str) -> train_step_lib.GANState:
+  """Trains configs that differ only in numbers as one vmapped program.
+
+  See `gan_jax.population`. The state has a leading member axis; the
+  checkpoints in `workdir/checkpoints` hold every member; member i logs and
+  draws samples into `workdir/members/<names[i]>/`.
+
+  Raises:
+    ConfigError: if the members differ in a structural field.
+  """
+  for member in members:
+    config_lib.validate(member)
+  return _train(members[0], workdir,
+                population_lib.Population.create(members, names))
+
+
+def _train(config: ml_collections.ConfigDict, workdir: str,
+           population: population_lib.Population | None
+           ) -> train_step_lib.GANState:
+  """The training loop of a single run, or of a population (member axis)."""
   # Everything that can reject the config runs before the workdir is touched.
-  experiment = setup(config)
+  experiment = setup(config, init=population is None)
   dataset, gan = experiment.dataset, experiment.gan
   step_batch_size = experiment.step_batch_size
+  shape, num_classes = dataset.example_shape, dataset.num_classes
+  members = population.members if population else [config]
 
   workdir = prepare_workdir(workdir)
   is_host0 = jax.process_index() == 0
   checkpointer = checkpoint.Checkpointer(os.path.join(workdir, 'checkpoints'),
                                          config.keep_checkpoints)
-  state = experiment.initial_state
+
+  def data_from(start: int):
+    """Per-step batches from `start` ((K, batch, ...) for a population)."""
+    options = dict(start=start, random_flip=config.dataset.random_flip,
+                   num_workers=config.dataset.num_workers)
+    if population:
+      return population.batches(dataset, step_batch_size, **options)
+    return input_pipeline.batches(dataset, step_batch_size, config.seed,
+                                  **options)
+
+  if population:
+    state = population.init(next(data_from(0)), shape, num_classes)
+    step_fn = population.train_step(shape, num_classes)
+  else:
+    state = experiment.initial_state
+    step_fn = train_step_lib.make_train_step(
+        gan, experiment.g_tx, experiment.d_tx,
+        d_steps_per_g_step=config.d_steps_per_g_step,
+        ema_decay=config.ema_decay)
   if checkpointer.latest_step() is not None:
     state = checkpointer.restore(state)
     logging.info('Resumed from %s at step %d.', checkpointer.directory,
-                 int(state.step))
-  start_step = int(state.step)
+                 int(np.max(state.step)))
+  start_step = int(np.max(state.step))
+  member_dirs = ([os.path.join(workdir, 'members', name)
+                  for name in population.names] if population else [workdir])
   if is_host0:
-    with open(os.path.join(workdir, 'config.json'), 'w') as f:
-      f.write(config.to_json_best_effort(indent=2))
+    for member, directory in zip(members, member_dirs):
+      os.makedirs(os.path.join(directory, 'samples'), exist_ok=True)
+      with open(os.path.join(directory, 'config.json'), 'w') as f:
+        f.write(member.to_json_best_effort(indent=2))
 
   # n train steps per dispatch (config.steps_per_dispatch) in one lax.scan.
-  multi_step = jax.jit(
-      train_step_lib.scan_steps(train_step_lib.make_train_step(
-          gan, experiment.g_tx, experiment.d_tx,
-          d_steps_per_g_step=config.d_steps_per_g_step,
-          ema_decay=config.ema_decay)),
-      donate_argnums=0)
+  multi_step = jax.jit(train_step_lib.scan_steps(step_fn), donate_argnums=0)
   lengths = dispatch_lengths(config, start_step)
   data = input_pipeline.prefetch_to_device(
-      input_pipeline.stack_batches(
-          input_pipeline.batches(dataset, step_batch_size, config.seed,
-                                 start=start_step,
-                                 random_flip=config.dataset.random_flip,
-                                 num_workers=config.dataset.num_workers),
-          lengths),
+      input_pipeline.stack_batches(data_from(start_step), lengths),
       config.dataset.prefetch)
 
-  sample_fn = jax.jit(gan.sample)
-  sample_inputs = gan.sample_inputs(
-      jax.random.fold_in(jax.random.PRNGKey(config.seed), _SAMPLE_KEY_TAG),
-      config.num_samples,
-      {name: dataset.examples(config.num_samples, name)
-       for name in dataset.domains})
+  def member_sample_inputs(member):
+    return gan.sample_inputs(
+        jax.random.fold_in(jax.random.PRNGKey(member.seed), _SAMPLE_KEY_TAG),
+        config.num_samples,
+        {name: dataset.examples(config.num_samples, name)
+         for name in dataset.domains})
+
+  if population:
+    sample_fn = jax.jit(jax.vmap(gan.sample))
+    sample_inputs = jax.tree.map(
+        lambda *leaves: np.stack(leaves),
+        *[member_sample_inputs(member) for member in members])
+  else:
+    sample_fn = jax.jit(gan.sample)
+    sample_inputs = member_sample_inputs(config)
   # Real points are drawn under 2-D samples; images need no reference.
   reference = (dataset.examples(2000) if len(dataset.example_shape) == 1
                else None)
-  writer = summary.MetricWriter(workdir)
+  writers = [summary.MetricWriter(directory) for directory in member_dirs]
+
+  def member_view(values, index: int):
+    return jax.tree.map(lambda x: x[index], values) if population else values
 
   def write_samples(step: int) -> None:
     params = train_step_lib.sample_params(state)
     images = jax.device_get(sample_fn(params, state.generator.model_state,
                                       sample_inputs))
-    picture = summary.render_samples(
-        images, reference, columns=gan.sample_grid_columns(len(images)))
-    if is_host0:
-      summary.save_png(os.path.join(workdir, 'samples', f'step_{step:06d}.png'),
-                       picture)
-      writer.write_image(step, 'samples', picture)
+    for index, (directory, writer) in enumerate(zip(member_dirs, writers)):
+      member_images = member_view(images, index)
+      picture = summary.render_samples(
+          member_images, reference,
+          columns=gan.sample_grid_columns(len(member_images)))
+      if is_host0:
+        summary.save_png(os.path.join(directory, 'samples',
+                                      f'step_{step:06d}.png'), picture)
+        writer.write_image(step, 'samples', picture)
+
 
   if start_step >= config.num_train_steps:
     logging.info('Nothing to do: step %d >= num_train_steps.', start_step)
     checkpointer.close()
-    writer.close()
+    for writer in writers:
+      writer.close()
     return state
 
   logging.info('Training %s on %s (%s examples of shape %s) from step %d to '
@@ -290,8 +353,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
       if is_log_step:
         steps_per_sec = (step - interval_first) / max(
             time.perf_counter() - interval_start, 1e-9)
-        log_metrics(writer, step, config.num_train_steps, per_step(pending),
-                    steps_per_sec, step_batch_size)
+        for index, writer in enumerate(writers):
+          log_metrics(writer, step, config.num_train_steps,
+                      [(at, member_view(metrics, index))
+                       for at, metrics in per_step(pending)], steps_per_sec,
+                      step_batch_size,
+                      population.names[index] if population else '')
         pending = []
         interval_start, interval_first = time.perf_counter(), step
       if is_checkpoint_step:
@@ -303,7 +370,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
     # Also on errors: let a good checkpoint already in flight commit.
     checkpointer.wait_until_finished()
     checkpointer.close()
-    writer.close()
+    for writer in writers:
+      writer.close()
   logging.info('Done: %d steps in %s. Workdir: %s', config.num_train_steps -
                start_step, _format_duration(time.perf_counter() - run_start),
                workdir)

@@ -34,6 +34,8 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
+from gan_jax import config_lib
+
 PyTree = Any
 Metrics = dict[str, jax.Array]
 
@@ -99,11 +101,15 @@ def make_optimizer(config: ml_collections.ConfigDict,
         weight_decay=config.weight_decay)
   if config.name == 'rmsprop':
     return optax.inject_hyperparams(optax.rmsprop)(
-        learning_rate=schedule, decay=config.b2, momentum=config.b1 or None)
+        learning_rate=schedule, decay=config.b2, momentum=_momentum(config.b1))
   if config.name == 'sgd':
     return optax.inject_hyperparams(optax.sgd)(
-        learning_rate=schedule, momentum=config.b1 or None)
+        learning_rate=schedule, momentum=_momentum(config.b1))
   raise ValueError(f'unknown optimizer {config.name!r}')
+
+
+def _momentum(b1):
+  return b1 if config_lib.is_enabled(b1) else None
 
 
 def make_optimizers(config: ml_collections.ConfigDict):
@@ -120,26 +126,31 @@ def _network_state(variables: dict, tx: optax.GradientTransformation):
                       opt_state=tx.init(params))
 
 
+def init_state(gan, g_tx: optax.GradientTransformation,
+               d_tx: optax.GradientTransformation, example_batch: dict,
+               key: jax.Array, ema_decay: float = 0.0) -> GANState:
+  """Initialises both sides from `key` and an example batch (traceable)."""
+  init_key, train_key = jax.random.split(key)
+  g_variables, d_variables = gan.init(init_key, example_batch)
+  generator = _network_state(g_variables, g_tx)
+  return GANState(
+      step=jnp.zeros((), jnp.int32),
+      rng=train_key,
+      generator=generator,
+      discriminator=_network_state(d_variables, d_tx),
+      ema_params=(jax.tree.map(jnp.copy, generator.params)
+                  if config_lib.is_enabled(ema_decay) else None),
+      variant_state=gan.init_variant_state(example_batch))
+
+
 def create_train_state(gan, g_tx: optax.GradientTransformation,
                        d_tx: optax.GradientTransformation, example_batch: dict,
                        seed: int, ema_decay: float = 0.0) -> GANState:
-  """Initialises both sides from `seed` and an example batch (jitted)."""
-
-  @jax.jit
-  def create(key, example_batch):
-    init_key, train_key = jax.random.split(key)
-    g_variables, d_variables = gan.init(init_key, example_batch)
-    generator = _network_state(g_variables, g_tx)
-    return GANState(
-        step=jnp.zeros((), jnp.int32),
-        rng=train_key,
-        generator=generator,
-        discriminator=_network_state(d_variables, d_tx),
-        ema_params=(jax.tree.map(jnp.copy, generator.params)
-                    if ema_decay else None),
-        variant_state=gan.init_variant_state(example_batch))
-
-  return create(jax.random.PRNGKey(seed), example_batch)
+  """`init_state` from `seed`, jitted."""
+  return jax.jit(lambda key, batch: init_state(gan, g_tx, d_tx, batch, key,
+                                               ema_decay))(
+                                                   jax.random.PRNGKey(seed),
+                                                   example_batch)
 
 
 def scan(f, init, xs):
@@ -254,7 +265,7 @@ def make_train_step(gan, g_tx: optax.GradientTransformation,
                      model_state=g_model_state, opt_state=g_opt_state)
 
     ema_params = state.ema_params
-    if ema_decay:
+    if config_lib.is_enabled(ema_decay):
       ema_params = optax.incremental_update(g.params, ema_params,
                                             step_size=1.0 - ema_decay)
     metrics = {**d_metrics, **g_metrics, 'g_loss': g_loss,

@@ -139,17 +139,18 @@ class StandardGAN:
     fake_logits, new_state = apply_train_mode(
         self.discriminator, d_params, new_state, fake, self._labels(outputs))
     extra = ({'label_smoothing': self.loss_config.label_smoothing}
-             if self.loss_config.label_smoothing else {})
+             if config_lib.is_enabled(self.loss_config.label_smoothing)
+             else {})
     loss = self.gan_loss.discriminator(real_logits, fake_logits, **extra)
     metrics = {'d_real': jnp.mean(self.gan_loss.output(real_logits)),
                'd_fake': jnp.mean(self.gan_loss.output(fake_logits))}
-    if self.loss_config.gradient_penalty_weight:
+    if config_lib.is_enabled(self.loss_config.gradient_penalty_weight):
       # Interpolates keep the real labels (as in conditional WGAN-GP code).
       critic = self._critic(d_params, d_state, self._labels(batch))
       penalty = losses.gradient_penalty(critic, real, fake, key)
       loss += self.loss_config.gradient_penalty_weight * penalty
       metrics['gradient_penalty'] = penalty
-    if self.loss_config.r1_weight:
+    if config_lib.is_enabled(self.loss_config.r1_weight):
       penalty = losses.r1_penalty(
           self._critic(d_params, d_state, self._labels(batch)), real)
       loss += 0.5 * self.loss_config.r1_weight * penalty
@@ -239,7 +240,7 @@ class CycleGAN:
     fake_b, fake_a = g('G', a), g('F', b)
     outputs = {'fake_b': fake_b, 'fake_a': fake_a,
                'rec_a': g('F', fake_b), 'rec_b': g('G', fake_a)}
-    if self.identity_weight:
+    if config_lib.is_enabled(self.identity_weight):
       outputs['idt_b'] = g('G', b)    # G should leave B images as they are
       outputs['idt_a'] = g('F', a)    # F should leave A images as they are
     return outputs, g_state
@@ -278,7 +279,7 @@ class CycleGAN:
              + losses.l1_loss(outputs['rec_b'], batch['b']))
     loss = adversarial + self.cycle_weight * cycle
     metrics = {'g_adversarial_loss': adversarial, 'cycle_loss': cycle}
-    if self.identity_weight:
+    if config_lib.is_enabled(self.identity_weight):
       identity = (losses.l1_loss(outputs['idt_b'], batch['b'])
                   + losses.l1_loss(outputs['idt_a'], batch['a']))
       loss += self.identity_weight * self.cycle_weight * identity
@@ -326,7 +327,7 @@ def build(config: ml_collections.ConfigDict, data_shape: tuple[int, ...],
         f'config.dataset.name={config.dataset.name!r} has no labels: use a '
         'labelled dataset (digits, idx:, npz: with labels, a folder of class '
         'sub-folders) or set config.model.conditional=False')
-  if (config.loss.label_smoothing
+  if (config_lib.is_enabled(config.loss.label_smoothing)
       and config.loss.name not in losses.SMOOTHABLE):
     raise config_lib.ConfigError(
         f'config.loss.label_smoothing={config.loss.label_smoothing} only '
