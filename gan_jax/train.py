@@ -16,6 +16,7 @@ Workdir layout:
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import time
 from typing import Sequence
@@ -81,8 +82,9 @@ def check_finite(fetched: list[tuple[int, dict]], checkpointer) -> None:
 
 def log_metrics(writer: summary.MetricWriter, step: int, num_steps: int,
                 fetched: list[tuple[int, dict]], steps_per_sec: float,
-                step_batch_size: int, name: str = '') -> None:
-  """Writes the mean of the fetched metrics and prints the progress line."""
+                step_batch_size: int, name: str = '') -> dict[str, float]:
+  """Writes the mean of the fetched metrics, prints the progress line and
+  returns the means."""
   means = {name: float(np.mean([m[name] for _, m in fetched]))
            for name in fetched[0][1]}
   means['steps_per_sec'] = steps_per_sec
@@ -94,6 +96,7 @@ def log_metrics(writer: summary.MetricWriter, step: int, num_steps: int,
                steps_per_sec, _format_duration(remaining),
                ' '.join(f'{k}={means[k]:.4g}' for k in
                         ('d_loss', 'g_loss', 'd_real', 'd_fake') if k in means))
+  return means
 
 
 def _format_duration(seconds: float) -> str:
@@ -333,6 +336,7 @@ def _train(config: ml_collections.ConfigDict, workdir: str,
     # (first step, stacked metrics): on the device until a log or checkpoint
     # step fetches them, the loop's only host round-trip for metrics.
     pending: list[tuple[int, dict]] = []
+    final_metrics = [{} for _ in writers]    # each member's last logged means
     interval_start, interval_first = None, start_step
     run_start = time.perf_counter()
     step = start_step
@@ -353,12 +357,13 @@ def _train(config: ml_collections.ConfigDict, workdir: str,
       if is_log_step:
         steps_per_sec = (step - interval_first) / max(
             time.perf_counter() - interval_start, 1e-9)
+        fetched = per_step(pending)
         for index, writer in enumerate(writers):
-          log_metrics(writer, step, config.num_train_steps,
-                      [(at, member_view(metrics, index))
-                       for at, metrics in per_step(pending)], steps_per_sec,
-                      step_batch_size,
-                      population.names[index] if population else '')
+          final_metrics[index] = log_metrics(
+              writer, step, config.num_train_steps,
+              [(at, member_view(values, index)) for at, values in fetched],
+              steps_per_sec, step_batch_size,
+              population.names[index] if population else '')
         pending = []
         interval_start, interval_first = time.perf_counter(), step
       if is_checkpoint_step:
@@ -372,6 +377,10 @@ def _train(config: ml_collections.ConfigDict, workdir: str,
     checkpointer.close()
     for writer in writers:
       writer.close()
+  if is_host0:
+    for directory, metrics in zip(member_dirs, final_metrics):
+      with open(os.path.join(directory, 'final_metrics.json'), 'w') as f:
+        json.dump(metrics, f, indent=2)
   logging.info('Done: %d steps in %s. Workdir: %s', config.num_train_steps -
                start_step, _format_duration(time.perf_counter() - run_start),
                workdir)

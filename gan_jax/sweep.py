@@ -1,0 +1,254 @@
+r"""Runs a hyperparameter sweep: populations under vmap, the rest in turn.
+
+  python -m gan_jax.sweep --config=configs/dcgan.py \
+      --sweep=experiments/sweep_dcgan_lr.py --workdir=/tmp/sweep
+
+The sweep file defines `get_sweep()` returning a list of override dicts
+({'optimizer.generator.learning_rate': 1e-4, 'seed': 1}), usually built with
+`product` and `zipped` below. Members that differ only in numeric
+hyperparameters and seeds (`population.VECTORIZABLE`) train together as one
+population, one compiled program under `jax.vmap`; members that differ
+structurally (architecture, resolution, loss kind) form separate populations
+run one after another by this same command.
+
+Workdir layout:
+  population_<j>/checkpoints/<step>/      every member of population j
+  population_<j>/members/<name>/          one member's TensorBoard run,
+                                          samples/ and final_metrics.json
+  summary.md                              members ranked by --rank_by
+
+`--export_member=<name> --export_to=DIR` (with the same --config/--sweep/
+--workdir) writes that member's newest state as an ordinary single-run
+checkpoint in DIR, which `gan_jax.main` resumes.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import itertools
+import json
+import os
+import re
+import sys
+from typing import Any, Sequence
+
+from absl import app
+from absl import flags
+from absl import logging
+import ml_collections
+
+from gan_jax import checkpoint
+from gan_jax import main as main_lib
+from gan_jax import population as population_lib
+from gan_jax import train
+from gan_jax.errors import ConfigError, GanJaxError
+
+FLAGS = flags.FLAGS
+
+
+def _define_flags() -> None:
+  """The command's flags; --config and --workdir are gan_jax.main's.
+
+  Defined only when run as a command, so that sweep files can import this
+  module for `product` and `zipped`.
+  """
+  flags.DEFINE_string('sweep', None, 'Python file with get_sweep().')
+  flags.DEFINE_string('rank_by', 'd_loss',
+                      'Final metric the summary table ranks members by.')
+  flags.DEFINE_enum('rank_order', 'min', ['min', 'max'],
+                    'Whether a smaller or a larger --rank_by is better.')
+  flags.DEFINE_string('export_member', None,
+                      'Export this member as a single-run checkpoint.')
+  flags.DEFINE_string('export_to', None, 'Workdir for --export_member.')
+  flags.mark_flags_as_required(['sweep'])
+
+
+def product(**axes: Sequence[Any]) -> list[dict]:
+  """Every combination: product(seed=[0, 1], lr=[1, 2]) -> 4 override dicts.
+
+  Keys are config fields with '__' for '.', since keywords cannot hold dots:
+  `optimizer__generator__learning_rate=[...]`.
+  """
+  names = [k.replace('__', '.') for k in axes]
+  return [dict(zip(names, values))
+          for values in itertools.product(*axes.values())]
+
+
+def zipped(**axes: Sequence[Any]) -> list[dict]:
+  """Values taken together: zipped(a=[1, 2], b=[3, 4]) -> 2 override dicts."""
+  lengths = {len(v) for v in axes.values()}
+  if len(lengths) > 1:
+    raise ConfigError(f'zipped() axes have different lengths: '
+                      f'{ {k: len(v) for k, v in axes.items()} }')
+  names = [k.replace('__', '.') for k in axes]
+  return [dict(zip(names, values)) for values in zip(*axes.values())]
+
+
+def load_sweep(path: str) -> list[dict]:
+  """The override dicts of `path`'s get_sweep()."""
+  if not os.path.isfile(path):
+    raise ConfigError(f'--sweep={path} is not a file: give a Python file '
+                      'that defines get_sweep()')
+  spec = importlib.util.spec_from_file_location('gan_jax_sweep', path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  if not hasattr(module, 'get_sweep'):
+    raise ConfigError(f'--sweep={path} defines no get_sweep()')
+  sweep = list(module.get_sweep())
+  if not sweep or not all(isinstance(m, dict) for m in sweep):
+    raise ConfigError(f'get_sweep() of {path} must return a non-empty list '
+                      'of override dicts')
+  return sweep
+
+
+def member_config(base: ml_collections.ConfigDict,
+                  overrides: dict) -> ml_collections.ConfigDict:
+  """`base` with the dotted `overrides` applied; unknown fields rejected."""
+  config = copy.deepcopy(base)
+  for field, value in overrides.items():
+    *parents, leaf = field.split('.')
+    node = config
+    for depth, part in enumerate(parents + [leaf]):
+      if not hasattr(node, 'keys') or part not in node:
+        level = '.'.join(['config'] + parents[:depth])
+        raise ConfigError(f'unknown config field config.{field} in the '
+                          f'sweep: {level} has the fields {sorted(node)}')
+      if depth < len(parents):
+        node = node[part]
+    try:
+      node[leaf] = value
+    except TypeError as e:
+      raise ConfigError(f'sweep value config.{field}={value!r}: {e}') from e
+  return config
+
+
+def member_name(index: int, overrides: dict) -> str:
+  parts = [f'{field.split(".")[-1]}={value}'
+           for field, value in sorted(overrides.items())]
+  return re.sub(r'[^A-Za-z0-9_.=,-]', '_', f'{index:02d}_' + ','.join(parts))
+
+
+def group_members(configs: Sequence[ml_collections.ConfigDict]) -> list:
+  """Indices of configs that can share one program, in order of appearance."""
+  groups: dict[str, list[int]] = {}
+  for index, config in enumerate(configs):
+    structure = {k: v for k, v in population_lib.flatten(config).items()
+                 if k not in population_lib.VECTORIZABLE}
+    groups.setdefault(repr(sorted(structure.items())), []).append(index)
+  return list(groups.values())
+
+
+def plan(base: ml_collections.ConfigDict, sweep: list[dict]):
+  """(configs, names, groups) of a sweep."""
+  configs = [member_config(base, overrides) for overrides in sweep]
+  names = [member_name(i, o) for i, o in enumerate(sweep)]
+  return configs, names, group_members(configs)
+
+
+def run(base: ml_collections.ConfigDict, sweep: list[dict], workdir: str,
+        rank_by: str = 'd_loss', rank_order: str = 'min') -> list[dict]:
+  """Trains every member; returns the ranked rows of the summary table."""
+  configs, names, groups = plan(base, sweep)
+  logging.info('Sweep of %d members in %d population(s): %s', len(configs),
+               len(groups), [len(g) for g in groups])
+  rows = []
+  for j, group in enumerate(groups):
+    directory = os.path.join(workdir, f'population_{j}')
+    train.train_population([configs[i] for i in group],
+                           [names[i] for i in group], directory)
+    for i in group:
+      path = os.path.join(directory, 'members', names[i],
+                          'final_metrics.json')
+      with open(path) as f:
+        metrics = json.load(f)
+      rows.append(dict(member=names[i], population=j, overrides=sweep[i],
+                       metrics=metrics))
+  missing = [r['member'] for r in rows if rank_by not in r['metrics']]
+  if missing:
+    raise ConfigError(f'--rank_by={rank_by} is not a logged metric; the '
+                      f'members logged {sorted(rows[0]["metrics"])}')
+  rows.sort(key=lambda r: r['metrics'][rank_by],
+            reverse=rank_order == 'max')
+  write_summary(rows, rank_by, os.path.join(workdir, 'summary.md'))
+  return rows
+
+
+def write_summary(rows: list[dict], rank_by: str, path: str) -> None:
+  lines = [f'| rank | member | population | {rank_by} | d_loss | g_loss |',
+           '| ---: | --- | ---: | ---: | ---: | ---: |']
+  for rank, row in enumerate(rows, 1):
+    m = row['metrics']
+    lines.append(f'| {rank} | {row["member"]} | {row["population"]} | '
+                 f'{m[rank_by]:.4g} | {m.get("d_loss", float("nan")):.4g} | '
+                 f'{m.get("g_loss", float("nan")):.4g} |')
+  table = '\n'.join(lines)
+  print(table)
+  with open(path, 'w') as f:
+    f.write(table + '\n')
+
+
+def export_member(base: ml_collections.ConfigDict, sweep: list[dict],
+                  workdir: str, name: str, destination: str) -> int:
+  """Writes member `name`'s newest state as a single-run checkpoint.
+
+  Returns:
+    The exported step.
+  """
+  configs, names, groups = plan(base, sweep)
+  if name not in names:
+    raise ConfigError(f'--export_member={name} is not a member; the members '
+                      f'are {names}')
+  index = names.index(name)
+  j = next(j for j, group in enumerate(groups) if index in group)
+  members = [configs[i] for i in groups[j]]
+  single = train.setup(configs[index])
+  population = population_lib.Population.create(
+      members, [names[i] for i in groups[j]])
+  template = population.init(
+      next(population.batches(single.dataset, single.step_batch_size, 0,
+                              False, 0)),
+      single.dataset.example_shape, single.dataset.num_classes)
+  source = checkpoint.Checkpointer(
+      os.path.join(workdir, f'population_{j}', 'checkpoints'), 1)
+  if source.latest_step() is None:
+    raise ConfigError(f'no checkpoint of population {j} in {workdir}: train '
+                      'the sweep first')
+  state = population_lib.member_state(source.restore(template),
+                                      groups[j].index(index))
+  if single.initial_state.ema_params is None:
+    state = state.replace(ema_params=None)   # this member runs without EMA
+  step = int(state.step)
+  destination = train.prepare_workdir(destination)
+  target = checkpoint.Checkpointer(os.path.join(destination, 'checkpoints'),
+                                   configs[index].keep_checkpoints)
+  target.save(step, state)
+  target.wait_until_finished()
+  target.close()
+  source.close()
+  with open(os.path.join(destination, 'config.json'), 'w') as f:
+    f.write(configs[index].to_json_best_effort(indent=2))
+  return step
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  try:
+    sweep = load_sweep(FLAGS.sweep)
+    if FLAGS.export_member:
+      if not FLAGS.export_to:
+        raise ConfigError('--export_member needs --export_to=DIR')
+      step = export_member(FLAGS.config, sweep, FLAGS.workdir,
+                           FLAGS.export_member, FLAGS.export_to)
+      print(f'exported {FLAGS.export_member} at step {step} to '
+            f'{FLAGS.export_to}')
+      return
+    run(FLAGS.config, sweep, FLAGS.workdir, FLAGS.rank_by, FLAGS.rank_order)
+  except GanJaxError as e:
+    sys.exit(f'gan_jax: error: {e}')
+
+
+if __name__ == '__main__':
+  _define_flags()
+  app.run(main, flags_parser=main_lib.parse_flags)
