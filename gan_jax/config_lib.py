@@ -106,6 +106,10 @@ def default_config() -> ml_collections.ConfigDict:
   # overhead for small models. Log/checkpoint/sample periods that are
   # multiples of it keep one compiled program.
   config.steps_per_dispatch = 1
+  # Data parallelism: the batch is sharded over the mesh's 'data' axis and
+  # the parameters replicated (one jit, no pmap). data = -1: every device of
+  # every host; n: the first n devices.
+  config.mesh = ml_collections.ConfigDict(dict(data=-1))
 
   config.model = ml_collections.ConfigDict(dict(
       name='dcgan',            # see gan_jax.models.MODELS
@@ -168,6 +172,8 @@ def validate(config: ml_collections.ConfigDict) -> None:
 
   for name in _POSITIVE_INTS:
     _check(config[name] > 0, name, config[name], 'an integer > 0')
+  _check(config.mesh.data == -1 or config.mesh.data >= 1, 'mesh.data',
+         config.mesh.data, '-1 (all devices) or a number of devices >= 1')
   _check(0.0 <= config.ema_decay < 1.0, 'ema_decay', config.ema_decay,
          'a number in [0, 1) (0 disables the EMA)')
   _check(config.model.name in models.MODELS, 'model.name', config.model.name,

@@ -526,15 +526,23 @@ def prefetch_to_device(iterator: Iterator, size: int,
   """Moves batches to the device on a background thread, `size` ahead.
 
   The training loop then never waits for host-side batch assembly or the
-  host-to-device copy while the previous step runs.
+  host-to-device copy while the previous step runs. With a `sharding` each
+  host's batch is its slice of the global batch
+  (`jax.make_array_from_process_local_data`).
   """
+  def to_device(item):
+    if sharding is None:
+      return jax.device_put(item)
+    return jax.tree.map(
+        lambda x: jax.make_array_from_process_local_data(sharding, x), item)
+
   buffer: queue.Queue = queue.Queue(maxsize=size)
   done = object()
 
   def produce():
     try:
       for item in iterator:
-        buffer.put(jax.device_put(item, sharding))
+        buffer.put(to_device(item))
     except Exception as e:  # pylint: disable=broad-except
       buffer.put(e)
       return

@@ -26,7 +26,27 @@ flags.DEFINE_string('workdir', None,
 config_flags.DEFINE_config_file(
     'config', None, 'Training configuration file (configs/*.py[:arg]).',
     lock_config=True)
+flags.DEFINE_bool('distributed', False,
+                  'Multi-host: call jax.distributed.initialize() and let it '
+                  'detect the cluster (Cloud TPU, SLURM, Open MPI, ...).')
+flags.DEFINE_string('coordinator_address', None,
+                    'Multi-host without auto-detection: host:port of process '
+                    '0; also give --num_processes and --process_id.')
+flags.DEFINE_integer('num_processes', None, 'Number of processes (hosts).')
+flags.DEFINE_integer('process_id', None, 'This process, 0..num_processes-1.')
 flags.mark_flags_as_required(['config', 'workdir'])
+
+
+def initialize_distributed() -> None:
+  """Joins the processes of a multi-host run before JAX touches a device."""
+  if not (FLAGS.distributed or FLAGS.coordinator_address):
+    return
+  if jax.config.jax_platforms in (None, '', 'cpu'):
+    # CPU processes exchange gradients through gloo (no NCCL/ICI there).
+    jax.config.update('jax_cpu_collectives_implementation', 'gloo')
+  jax.distributed.initialize(coordinator_address=FLAGS.coordinator_address,
+                             num_processes=FLAGS.num_processes,
+                             process_id=FLAGS.process_id)
 
 
 def _load_config_file(argv: list[str]):
@@ -89,6 +109,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   logging.get_absl_handler().addFilter(_LibraryInfoFilter())
+  initialize_distributed()
   logging.info('JAX process %d/%d, devices: %s', jax.process_index(),
                jax.process_count(), jax.devices())
   try:

@@ -39,7 +39,6 @@ from absl import logging
 import ml_collections
 
 from gan_jax import checkpoint
-from gan_jax import main as main_lib
 from gan_jax import population as population_lib
 from gan_jax import train
 from gan_jax.errors import ConfigError, GanJaxError
@@ -50,9 +49,10 @@ FLAGS = flags.FLAGS
 def _define_flags() -> None:
   """The command's flags; --config and --workdir are gan_jax.main's.
 
-  Defined only when run as a command, so that sweep files can import this
-  module for `product` and `zipped`.
+  Defined only when run as a command, so that sweep files and scripts can
+  import this module for `product` and `zipped`.
   """
+  importlib.import_module('gan_jax.main')   # defines --config, --workdir
   flags.DEFINE_string('sweep', None, 'Python file with get_sweep().')
   flags.DEFINE_string('rank_by', 'd_loss',
                       'Final metric the summary table ranks members by.')
@@ -251,4 +251,5 @@ def main(argv):
 
 if __name__ == '__main__':
   _define_flags()
-  app.run(main, flags_parser=main_lib.parse_flags)
+  from gan_jax.main import parse_flags  # pylint: disable=g-import-not-at-top
+  app.run(main, flags_parser=parse_flags)

@@ -126,6 +126,38 @@ def dispatch_lengths(config: ml_collections.ConfigDict,
   return lengths
 
 
+def make_mesh(config: ml_collections.ConfigDict) -> jax.sharding.Mesh:
+  """The data-parallel mesh `config.mesh` describes.
+
+  Raises:
+    ConfigError: for more devices than there are, or a global batch that
+      does not split evenly over them.
+  """
+  devices = jax.devices()
+  count = len(devices) if config.mesh.data == -1 else config.mesh.data
+  if count > len(devices):
+    raise ConfigError(f'config.mesh.data={count} is more than the '
+                      f'{len(devices)} devices there are: use -1 (all) or '
+                      f'a number up to {len(devices)}')
+  if config.batch_size % count:
+    raise ConfigError(f'config.batch_size={config.batch_size} does not split '
+                      f'over config.mesh.data={count} devices: use a multiple '
+                      f'of {count}')
+  return jax.sharding.Mesh(np.asarray(devices[:count]), ('data',))
+
+
+def replicate(tree, sharding: jax.sharding.Sharding):
+  """Places a host-identical pytree on every device of `sharding`.
+
+  Each process builds its own shards from its host copy, so this also works
+  across hosts (where `device_put` of a local array cannot).
+  """
+  host = jax.device_get(tree)
+  return jax.tree.map(
+      lambda x: jax.make_array_from_callback(
+          np.shape(x), sharding, lambda index: np.asarray(x)[index]), host)
+
+
 def per_step(fetched: list[tuple[int, dict]]) -> list[tuple[int, dict]]:
   """(first step, metrics stacked over n steps) -> one (step, metrics) each."""
   return [(first + i, {name: values[i] for name, values in metrics.items()})
@@ -229,6 +261,7 @@ def _train(config: ml_collections.ConfigDict, workdir: str,
   step_batch_size = experiment.step_batch_size
   shape, num_classes = dataset.example_shape, dataset.num_classes
   members = population.members if population else [config]
+  mesh = make_mesh(config)
 
   workdir = prepare_workdir(workdir)
   is_host0 = jax.process_index() == 0
@@ -253,8 +286,14 @@ def _train(config: ml_collections.ConfigDict, workdir: str,
         gan, experiment.g_tx, experiment.d_tx,
         d_steps_per_g_step=config.d_steps_per_g_step,
         ema_decay=config.ema_decay)
+  # Data parallel: batches sharded over the mesh, everything else replicated.
+  replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
+  batch_axis = (None, None, 'data') if population else (None, 'data')
+  batch_sharding = jax.sharding.NamedSharding(
+      mesh, jax.sharding.PartitionSpec(*batch_axis))
+  state = replicate(state, replicated)
   if checkpointer.latest_step() is not None:
-    state = checkpointer.restore(state)
+    state = checkpointer.restore(state)    # onto the template's shardings
     logging.info('Resumed from %s at step %d.', checkpointer.directory,
                  int(np.max(state.step)))
   start_step = int(np.max(state.step))
@@ -267,11 +306,13 @@ def _train(config: ml_collections.ConfigDict, workdir: str,
         f.write(member.to_json_best_effort(indent=2))
 
   # n train steps per dispatch (config.steps_per_dispatch) in one lax.scan.
-  multi_step = jax.jit(train_step_lib.scan_steps(step_fn), donate_argnums=0)
+  multi_step = jax.jit(train_step_lib.scan_steps(step_fn), donate_argnums=0,
+                       in_shardings=(replicated, batch_sharding),
+                       out_shardings=replicated)
   lengths = dispatch_lengths(config, start_step)
   data = input_pipeline.prefetch_to_device(
       input_pipeline.stack_batches(data_from(start_step), lengths),
-      config.dataset.prefetch)
+      config.dataset.prefetch, batch_sharding)
 
   def member_sample_inputs(member):
     return gan.sample_inputs(
@@ -281,13 +322,14 @@ def _train(config: ml_collections.ConfigDict, workdir: str,
          for name in dataset.domains})
 
   if population:
-    sample_fn = jax.jit(jax.vmap(gan.sample))
+    sample_fn = jax.jit(jax.vmap(gan.sample), out_shardings=replicated)
     sample_inputs = jax.tree.map(
         lambda *leaves: np.stack(leaves),
         *[member_sample_inputs(member) for member in members])
   else:
-    sample_fn = jax.jit(gan.sample)
+    sample_fn = jax.jit(gan.sample, out_shardings=replicated)
     sample_inputs = member_sample_inputs(config)
+  sample_inputs = replicate(sample_inputs, replicated)
   # Real points are drawn under 2-D samples; images need no reference.
   reference = (dataset.examples(2000) if len(dataset.example_shape) == 1
                else None)
