@@ -85,13 +85,17 @@ def load_config(name: str, arg: str | None = None):
   return module.get_config(arg)
 
 
+def _flag_text(value) -> str:
+  return ','.join(map(str, value)) if isinstance(value, list) else str(value)
+
+
 def write_results(name: str, flag_values, flag_names, results,
                   suffix: str = '') -> str:
   """Writes experiments/results/<name>_<backend>[_suffix].json, provenance too."""
   record = dict(
       date=datetime.date.today().isoformat(),
       command=f'python experiments/{name}_benchmark.py ' + ' '.join(
-          f'--{k}={getattr(flag_values, k)}' for k in flag_names),
+          f'--{k}={_flag_text(getattr(flag_values, k))}' for k in flag_names),
       backend=jax.default_backend(),
       devices=[str(d) for d in jax.devices()],
       machine=f'{cpu_model()}, {os.cpu_count()} cores',
