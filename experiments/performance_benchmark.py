@@ -31,6 +31,7 @@ import jax
 import numpy as np
 
 from gan_jax import input_pipeline  # pylint: disable=wrong-import-position
+from gan_jax import sweep  # pylint: disable=wrong-import-position
 from gan_jax import train  # pylint: disable=wrong-import-position
 from gan_jax import train_step as train_step_lib  # pylint: disable=wrong-import-position
 
@@ -69,20 +70,11 @@ CASES = {
     'dcgan28_b128': (_dcgan(28, 128, 1), (28, 1)),
     'dcgan32_b64': (_dcgan(32, 64, 3), (32, 3)),
     'dcgan64_b64': (_dcgan(64, 64, 3), (64, 3)),
-    'dcgan64_b64_bf16': (lambda: _with(_dcgan(64, 64, 3)(), 'model.dtype',
-                                       'bfloat16'), None),
+    'dcgan64_b64_bf16': (lambda: sweep.member_config(
+        _dcgan(64, 64, 3)(), {'model.dtype': 'bfloat16'}), None),
     'cgan28_b64': (lambda: common.load_config('cgan'), None),
     'cyclegan128_b1': (_cyclegan, None),
 }
-
-
-def _with(config, field, value):
-  *path, leaf = field.split('.')
-  target = config
-  for part in path:
-    target = target[part]
-  target[leaf] = value
-  return config
 
 
 class JaxSide:

@@ -64,8 +64,7 @@ def main(argv):
     population = population_lib.Population.create(
         [sweep.member_config(base, o) for o in overrides],
         [str(i) for i in range(k)])
-    batches = jax.device_put(next(population.batches(exp.dataset, 64, 0,
-                                                     False, 0)))
+    batches = jax.device_put(next(population.batches(exp.dataset, 64)))
     states = population.init(batches, shape, classes)
     step = jax.jit(population.train_step(shape, classes), donate_argnums=0)
     start = time.perf_counter()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
 import ml_collections
 
 from gan_jax.errors import ConfigError  # pylint: disable=unused-import
@@ -66,8 +67,31 @@ def is_enabled(value: Any) -> bool:
   member and weighted by each member's value, which is the same arithmetic
   as skipping it where the value is 0.
   """
-  import jax  # pylint: disable=g-import-not-at-top
   return isinstance(value, jax.core.Tracer) or bool(value)
+
+
+def field_parent(config: ml_collections.ConfigDict, path: str):
+  """The group holding the dotted field `path` ('optimizer.generator.b1').
+
+  Raises:
+    ConfigError: naming an unknown field and the fields valid at its level.
+  """
+  parts = path.split('.')
+  node = config
+  for depth, part in enumerate(parts):
+    if not hasattr(node, 'keys') or part not in node:
+      level = '.'.join(['config'] + parts[:depth])
+      valid = sorted(node.keys()) if hasattr(node, 'keys') else []
+      raise ConfigError(f'unknown config field config.{path}: {level} has '
+                        f'the fields {valid}')
+    if depth < len(parts) - 1:
+      node = node[part]
+  return node
+
+
+def set_field(config: ml_collections.ConfigDict, path: str, value: Any):
+  """Sets the dotted field `path` to `value` (ConfigError if unknown)."""
+  field_parent(config, path)[path.rsplit('.', 1)[-1]] = value
 
 
 def optimizer_config(learning_rate: float = 2e-4, b1: float = 0.5,

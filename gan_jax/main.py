@@ -17,8 +17,9 @@ from absl import logging
 import jax
 from ml_collections import config_flags
 
+from gan_jax import config_lib
 from gan_jax import train
-from gan_jax.errors import GanJaxError
+from gan_jax.errors import ConfigError, GanJaxError
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None,
@@ -70,15 +71,10 @@ def _unknown_field_message(argv: list[str], error: Exception) -> str:
   for arg in argv:
     if not arg.startswith('--config.'):
       continue
-    path = arg[len('--config.'):].split('=', 1)[0].split('.')
-    node = config
-    for depth, key in enumerate(path):
-      if not hasattr(node, 'keys') or key not in node:
-        parent = '.'.join(['config'] + path[:depth])
-        valid = sorted(node.keys()) if hasattr(node, 'keys') else []
-        return (f'unknown config field config.{".".join(path)}: {parent} '
-                f'has the fields {valid}')
-      node = node[key]
+    try:
+      config_lib.field_parent(config, arg[len('--config.'):].split('=', 1)[0])
+    except ConfigError as e:
+      return str(e)
   return f'cannot apply the config overrides: {type(error).__name__}: {error}'
 
 

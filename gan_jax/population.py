@@ -19,12 +19,13 @@ floating-point reassociation (tests/test_population.py).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import jax
 import ml_collections
 import numpy as np
 
+from gan_jax import config_lib
 from gan_jax import input_pipeline
 from gan_jax import train_step as train_step_lib
 from gan_jax import variants
@@ -50,13 +51,6 @@ def flatten(config: ml_collections.ConfigDict, prefix: str = '') -> dict:
     else:
       leaves[path] = value
   return leaves
-
-
-def set_field(config: ml_collections.ConfigDict, path: str, value: Any):
-  *parents, leaf = path.split('.')
-  for part in parents:
-    config = config[part]
-  config[leaf] = value
 
 
 def differing_fields(configs: Sequence[ml_collections.ConfigDict]) -> list:
@@ -96,16 +90,13 @@ class Population:
   def size(self) -> int:
     return len(self.members)
 
-  def _member(self, values: dict):
+  def _build(self, values: dict, data_shape, num_classes):
     """Config, variant and optimizers of one member with `values` set."""
+    # type_safe=False: the fields receive traced arrays inside vmap.
     config = ml_collections.ConfigDict(self.members[0].to_dict(),
                                        type_safe=False)
     for field, value in values.items():
-      set_field(config, field, value)
-    return config
-
-  def _build(self, values: dict, data_shape, num_classes):
-    config = self._member(values)
+      config_lib.set_field(config, field, value)
     gan = variants.build(config, data_shape, num_classes)
     g_tx, d_tx = train_step_lib.make_optimizers(config)
     return config, gan, g_tx, d_tx
@@ -131,8 +122,8 @@ class Population:
     return lambda states, batches: jax.vmap(one)(values, states, batches)
 
   def batches(self, dataset: input_pipeline.Dataset, batch_size: int,
-              start: int, random_flip: bool, num_workers: int
-              ) -> Iterator[dict]:
+              start: int = 0, random_flip: bool = False,
+              num_workers: int = 0) -> Iterator[dict]:
     """(K, batch, ...) batches: member k reads in its own seed's order."""
     streams = [input_pipeline.batches(dataset, batch_size, member.seed,
                                       start=start, random_flip=random_flip,

@@ -39,6 +39,7 @@ from absl import logging
 import ml_collections
 
 from gan_jax import checkpoint
+from gan_jax import config_lib
 from gan_jax import population as population_lib
 from gan_jax import train
 from gan_jax.errors import ConfigError, GanJaxError
@@ -107,18 +108,9 @@ def member_config(base: ml_collections.ConfigDict,
   """`base` with the dotted `overrides` applied; unknown fields rejected."""
   config = copy.deepcopy(base)
   for field, value in overrides.items():
-    *parents, leaf = field.split('.')
-    node = config
-    for depth, part in enumerate(parents + [leaf]):
-      if not hasattr(node, 'keys') or part not in node:
-        level = '.'.join(['config'] + parents[:depth])
-        raise ConfigError(f'unknown config field config.{field} in the '
-                          f'sweep: {level} has the fields {sorted(node)}')
-      if depth < len(parents):
-        node = node[part]
     try:
-      node[leaf] = value
-    except TypeError as e:
+      config_lib.set_field(config, field, value)
+    except TypeError as e:   # ml_collections: a value of the wrong type
       raise ConfigError(f'sweep value config.{field}={value!r}: {e}') from e
   return config
 
@@ -206,8 +198,7 @@ def export_member(base: ml_collections.ConfigDict, sweep: list[dict],
   population = population_lib.Population.create(
       members, [names[i] for i in groups[j]])
   template = population.init(
-      next(population.batches(single.dataset, single.step_batch_size, 0,
-                              False, 0)),
+      next(population.batches(single.dataset, single.step_batch_size)),
       single.dataset.example_shape, single.dataset.num_classes)
   source = checkpoint.Checkpointer(
       os.path.join(workdir, f'population_{j}', 'checkpoints'), 1)

@@ -174,7 +174,7 @@ class Experiment:
   g_tx: optax.GradientTransformation
   d_tx: optax.GradientTransformation
   step_batch_size: int             # batch_size x d_steps_per_g_step
-  initial_state: train_step_lib.GANState
+  initial_state: train_step_lib.GANState | None   # None: setup(init=False)
 
 
 def setup(config: ml_collections.ConfigDict, init: bool = True) -> Experiment:

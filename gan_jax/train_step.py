@@ -147,10 +147,9 @@ def create_train_state(gan, g_tx: optax.GradientTransformation,
                        d_tx: optax.GradientTransformation, example_batch: dict,
                        seed: int, ema_decay: float = 0.0) -> GANState:
   """`init_state` from `seed`, jitted."""
-  return jax.jit(lambda key, batch: init_state(gan, g_tx, d_tx, batch, key,
-                                               ema_decay))(
-                                                   jax.random.PRNGKey(seed),
-                                                   example_batch)
+  def create(key, batch):
+    return init_state(gan, g_tx, d_tx, batch, key, ema_decay)
+  return jax.jit(create)(jax.random.PRNGKey(seed), example_batch)
 
 
 def scan(f, init, xs):

@@ -7,6 +7,8 @@ import tempfile
 import jax
 import pytest
 
+from gan_jax import config_lib
+
 # Many tests compile the same small train steps: a persistent compilation
 # cache for the session turns the repeats into cache hits (XLA:CPU spends
 # seconds compiling each). Subprocesses get it through the environment.
@@ -47,11 +49,7 @@ def tiny_dcgan_config(res: int = 16, **overrides):
 def apply_overrides(config, overrides: dict):
   """Sets dotted fields, as --config.a.b=value does: {'a.b': value}."""
   for key, value in overrides.items():
-    target = config
-    *path, leaf = key.split('.')
-    for part in path:
-      target = target[part]
-    target[leaf] = value
+    config_lib.set_field(config, key, value)
   return config
 
 
