@@ -61,10 +61,9 @@ def main(argv):
 
   train_x, train_y = real_data(config.dataset, 'train')
   test_x, test_y = real_data(config.dataset, 'test')
-  model, params = classifier.train_classifier(train_x, train_y, 10,
-                                              steps=FLAGS.classifier_steps)
-  classifier_accuracy = float(np.mean(classifier.predict(model, params, test_x)
-                                      == test_y))
+  judge = classifier.train_classifier(train_x, train_y, 10,
+                                      steps=FLAGS.classifier_steps)
+  classifier_accuracy = float(np.mean(judge.predict(test_x) == test_y))
   print(f'classifier accuracy on held-out real {FLAGS.dataset}: '
         f'{classifier_accuracy:.4f}', flush=True)
 
@@ -79,7 +78,7 @@ def main(argv):
   samples = jax.jit(gan.sample)(train_step_lib.sample_params(state),
                                 state.generator.model_state,
                                 {'z': z, 'label': labels})
-  predicted = classifier.predict(model, params, np.asarray(samples))
+  predicted = judge.predict(np.asarray(samples))
   per_class = [float(np.mean(predicted[labels == c] == c)) for c in range(10)]
   accuracy = float(np.mean(predicted == np.asarray(labels)))
   print(f'conditional accuracy of {config.num_train_steps}-step cGAN samples: '

@@ -18,6 +18,7 @@ import common  # experiments/common.py: puts the repo on sys.path
 import jax
 import numpy as np
 
+from gan_jax import evaluation  # pylint: disable=wrong-import-position
 from gan_jax import input_pipeline  # pylint: disable=wrong-import-position
 from gan_jax import train  # pylint: disable=wrong-import-position
 
@@ -30,9 +31,8 @@ FLAGS = flags.FLAGS
 
 
 def translation_error(translated: np.ndarray, target: np.ndarray):
-  mae = float(np.mean(np.abs(translated - target)))
-  mse = float(np.mean((translated - target) ** 2))
-  return mae, float(10 * np.log10(4.0 / mse))   # peak-to-peak range 2
+  error = evaluation.translation_error(translated, target)
+  return error['translation_mae'], error['translation_psnr']
 
 
 def main(argv):

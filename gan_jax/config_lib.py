@@ -139,6 +139,8 @@ def default_config() -> ml_collections.ConfigDict:
       name='dcgan',            # see gan_jax.models.MODELS
       latent_dim=100,
       conditional=False,       # class-conditional G and D (needs labels)
+      # PacGAN (Lin et al. 2018): D scores this many samples jointly; 1 = off.
+      pack=1,
       # Computation dtype of the networks: float32, or bfloat16 for mixed
       # precision (parameters, optimizer states and losses stay float32).
       dtype='float32',
@@ -165,6 +167,11 @@ def default_config() -> ml_collections.ConfigDict:
       prefetch=2,              # batches prepared ahead on the device
       num_workers=0,           # grain reader processes (0: a thread suffices)
   ))
+  # Evaluation (gan_jax.evaluation): how metrics sample, and each metric's
+  # period in train steps during training (0: only `gan_jax.evaluate`).
+  from gan_jax import evaluation  # pylint: disable=g-import-not-at-top
+  config.eval = evaluation.eval_config()
+  config.evals = evaluation.evals_config()
   return config
 
 
@@ -204,6 +211,9 @@ def validate(config: ml_collections.ConfigDict) -> None:
          f'one of {sorted(models.MODELS)}')
   _check(config.model.latent_dim > 0, 'model.latent_dim',
          config.model.latent_dim, 'an integer > 0')
+  _check(config.model.pack >= 1 and config.batch_size % config.model.pack == 0,
+         'model.pack', config.model.pack,
+         f'an integer >= 1 that divides batch_size={config.batch_size}')
   _check(config.loss.name in losses.GAN_LOSSES, 'loss.name', config.loss.name,
          f'one of {sorted(losses.GAN_LOSSES)}')
   _check(0.0 <= config.loss.label_smoothing < 1.0, 'loss.label_smoothing',
@@ -227,6 +237,16 @@ def validate(config: ml_collections.ConfigDict) -> None:
            'a number in [0, 1]')
     _check(opt.warmup_steps >= 0, prefix + 'warmup_steps', opt.warmup_steps,
            'an integer >= 0')
+  for name in ('num_samples', 'batch_size'):
+    _check(config.eval[name] > 0, f'eval.{name}', config.eval[name],
+           'an integer > 0')
+  _check(config.eval.features in ('auto', 'identity', 'classifier',
+                                  'inception'), 'eval.features',
+         config.eval.features,
+         "one of ['auto', 'identity', 'classifier', 'inception']")
+  for name, period in config.evals.items():
+    _check(period >= 0, f'evals.{name}', period,
+           'a period in train steps >= 0 (0: not during training)')
   dataset_name = input_pipeline.dataset_kind(config.dataset.name)
   _check(dataset_name in input_pipeline.DATASETS, 'dataset.name',
          config.dataset.name, f'one of {sorted(input_pipeline.DATASETS)}')

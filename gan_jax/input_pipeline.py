@@ -25,6 +25,9 @@ Sources (`config.dataset.name`):
                          al. 2017, and PacGAN, Lin et al. 2018.)
   idx:<dir>              MNIST-format IDX files, gzipped or not (MNIST,
                          Fashion-MNIST); `dataset.split` train or test.
+  stacked_mnist:<dir>    Stacked MNIST from IDX digits: three random digits as
+                         the R, G, B channels, label = one of 1,000 modes;
+                         `dataset.num_examples` triples, channels=3.
   npz:<file>             array `images` (N, H, W[, C]), uint8 or float in
                          [0, 1]; optional `labels` (N,).
   folder:<dir>           image files; class sub-folders give labels; a
@@ -293,6 +296,44 @@ def load_idx(config: ml_collections.ConfigDict, directory: str) -> Dataset:
                  num_classes=int(labels.max()) + 1)
 
 
+class StackedSource:
+  """Stacked MNIST: three digits as the channels of one image (1,000 modes).
+
+  Example i stacks the digits `triples[i]` of a one-channel labelled source;
+  its label is the mode 100 d_R + 10 d_G + d_B (Srivastava et al. 2017,
+  VEEGAN; Lin et al. 2018, PacGAN). Stacked on access, so a large
+  `num_examples` costs only its index table.
+  """
+
+  def __init__(self, digits: ArraySource, count: int, seed: int):
+    self.images = digits.arrays['image']
+    self.labels = digits.arrays['label'].astype(np.int32)
+    self.triples = np.random.default_rng(seed).integers(
+        len(self.images), size=(count, 3))
+
+  def __len__(self) -> int:
+    return len(self.triples)
+
+  def __getitem__(self, index: int) -> Example:
+    triple = self.triples[index]
+    return {'image': np.concatenate(list(self.images[triple]), axis=-1),
+            'label': np.int32(self.labels[triple] @ np.array([100, 10, 1]))}
+
+
+def load_stacked_mnist(config: ml_collections.ConfigDict,
+                       directory: str) -> Dataset:
+  """`config.dataset.num_examples` stacked triples of the IDX digits."""
+  if config.channels != 3:
+    raise ConfigError(f'config.dataset.channels={config.channels} is invalid '
+                      'for stacked_mnist: expected 3 (one digit per channel)')
+  grey = config.copy_and_resolve_references()
+  grey.channels = 1
+  digits = load_idx(grey, directory).domains['x']
+  seed = _DATA_SEED + (0 if config.split == 'train' else 1)
+  return Dataset({'x': StackedSource(digits, config.num_examples, seed)},
+                 num_classes=1000)
+
+
 def load_npz(config: ml_collections.ConfigDict, path: str) -> Dataset:
   """An .npz with `images` (N, H, W[, C]) and optional `labels` (N,)."""
   if not os.path.isfile(path):
@@ -396,10 +437,14 @@ DATASETS: dict[str, Callable[[ml_collections.ConfigDict, str], Dataset]] = {
     'gaussian_grid': lambda c, _: gaussian_mixture(grid_means(), GRID_STD,
                                                    c.num_examples),
     'idx': load_idx,
+    'stacked_mnist': load_stacked_mnist,
     'npz': load_npz,
     'folder': load_folder,
     'tfds': load_tfds,
 }
+
+
+_TAKES_ARGUMENT = ('idx', 'stacked_mnist', 'npz', 'folder', 'tfds')
 
 
 def dataset_kind(name: str) -> str:
@@ -413,8 +458,9 @@ def load_dataset(config: ml_collections.ConfigDict) -> Dataset:
   if kind not in DATASETS:
     raise ConfigError(
         f'config.dataset.name={config.name!r} is unknown: expected one of '
-        f'{sorted(DATASETS)} (idx, npz, folder and tfds take :<argument>)')
-  if kind in ('idx', 'npz', 'folder', 'tfds') and not argument:
+        f'{sorted(DATASETS)} ({", ".join(_TAKES_ARGUMENT)} take '
+        ':<argument>)')
+  if kind in _TAKES_ARGUMENT and not argument:
     raise ConfigError(f'config.dataset.name={config.name!r} needs an '
                       f'argument: {kind}:<path or name>')
   return DATASETS[kind](config, os.path.expanduser(argument))

@@ -8,7 +8,6 @@ Running again with the same --workdir resumes from its newest checkpoint.
 """
 
 import importlib.util
-import logging as pylogging
 import sys
 
 from absl import app
@@ -18,6 +17,7 @@ import jax
 from ml_collections import config_flags
 
 from gan_jax import config_lib
+from gan_jax import summary
 from gan_jax import train
 from gan_jax.errors import ConfigError, GanJaxError
 
@@ -92,19 +92,10 @@ def parse_flags(argv: list[str]) -> list[str]:
     sys.exit(f'gan_jax: error: {_unknown_field_message(argv, e)}')
 
 
-class _LibraryInfoFilter(pylogging.Filter):
-  """Drops INFO records of orbax and jax internals: they log every save."""
-
-  def filter(self, record: pylogging.LogRecord) -> bool:
-    path = record.pathname.replace('\\', '/')
-    return record.levelno >= pylogging.WARNING or not (
-        '/orbax/' in path or '/jax/_src/' in path)
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  logging.get_absl_handler().addFilter(_LibraryInfoFilter())
+  summary.quiet_library_logs()
   initialize_distributed()
   logging.info('JAX process %d/%d, devices: %s', jax.process_index(),
                jax.process_count(), jax.devices())

@@ -41,6 +41,7 @@ import ml_collections
 from gan_jax import checkpoint
 from gan_jax import config_lib
 from gan_jax import population as population_lib
+from gan_jax import summary
 from gan_jax import train
 from gan_jax.errors import ConfigError, GanJaxError
 
@@ -225,6 +226,7 @@ def export_member(base: ml_collections.ConfigDict, sweep: list[dict],
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  summary.quiet_library_logs()
   try:
     sweep = load_sweep(FLAGS.sweep)
     if FLAGS.export_member:

@@ -29,6 +29,7 @@ import optax
 
 from gan_jax import checkpoint
 from gan_jax import config_lib
+from gan_jax import evaluation
 from gan_jax import input_pipeline
 from gan_jax import population as population_lib
 from gan_jax import summary
@@ -112,10 +113,12 @@ def dispatch_lengths(config: ml_collections.ConfigDict,
   Up to `config.steps_per_dispatch` per dispatch, cut so that every log,
   checkpoint and sample step ends a dispatch (the state is on the host's
   reach exactly there). Periods that are multiples of steps_per_dispatch
-  give one length, so the step compiles once.
+  give one length, so the step compiles once. Evaluation steps
+  (`config.evals`) end dispatches too.
   """
   periods = (config.log_every_steps, config.checkpoint_every_steps,
-             config.sample_every_steps)
+             config.sample_every_steps) + tuple(
+                 period for period in config.evals.values() if period)
   lengths, step = [], start_step
   while step < config.num_train_steps:
     boundary = min([config.num_train_steps]
@@ -262,6 +265,8 @@ def _train(config: ml_collections.ConfigDict, workdir: str,
   shape, num_classes = dataset.example_shape, dataset.num_classes
   members = population.members if population else [config]
   mesh = make_mesh(config)
+  evaluator = evaluation.Evaluator(config, dataset, gan, workdir)
+  evaluator.check([name for name, period in config.evals.items() if period])
 
   workdir = prepare_workdir(workdir)
   is_host0 = jax.process_index() == 0
@@ -353,6 +358,21 @@ def _train(config: ml_collections.ConfigDict, workdir: str,
         writer.write_image(step, 'samples', picture)
 
 
+  def evaluate(index: int, names: list[str], step: int,
+               writer: summary.MetricWriter) -> dict[str, float]:
+    """Member `index`'s metrics `names`, logged as eval/<metric>."""
+    start = time.perf_counter()
+    params = member_view(train_step_lib.sample_params(state), index)
+    results = evaluator.evaluate(params, member_view(
+        state.generator.model_state, index), names)
+    results = {f'eval/{name}': value for name, value in results.items()}
+    writer.write_scalars(step, results)
+    logging.info('%sstep %d eval (%.1f s): %s',
+                 f'[{population.names[index]}] ' if population else '', step,
+                 time.perf_counter() - start,
+                 ' '.join(f'{k[5:]}={v:.4g}' for k, v in results.items()))
+    return results
+
   if start_step >= config.num_train_steps:
     logging.info('Nothing to do: step %d >= num_train_steps.', start_step)
     checkpointer.close()
@@ -412,6 +432,10 @@ def _train(config: ml_collections.ConfigDict, workdir: str,
         checkpointer.save(step, state)
       if step % config.sample_every_steps == 0 or is_last:
         write_samples(step)
+      due = evaluation.due(config, step, is_last)
+      if due:
+        for index, writer in enumerate(writers):
+          final_metrics[index].update(evaluate(index, due, step, writer))
 
   finally:
     # Also on errors: let a good checkpoint already in flight commit.

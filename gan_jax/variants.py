@@ -55,6 +55,18 @@ from gan_jax import models
 PyTree = Any
 
 
+def pack(x: jax.Array, m: int) -> jax.Array:
+  """(B, ..., C) -> (B / m, ..., m C): m consecutive samples per row (PacGAN).
+
+  Sample j of a pack fills channels [j C, (j + 1) C) of the last axis.
+  """
+  if m == 1:
+    return x
+  x = x.reshape((x.shape[0] // m, m) + x.shape[1:])
+  x = jnp.moveaxis(x, 1, -2)
+  return x.reshape(x.shape[:-2] + (m * x.shape[-1],))
+
+
 def apply_train_mode(module: nn.Module, params: PyTree, state: dict,
                      *inputs) -> tuple[jax.Array, dict]:
   """Applies `module` in training mode; returns (output, updated state)."""
@@ -76,17 +88,24 @@ class StandardGAN:
   DCGAN paper and pytorch/examples). In the generator loss, D runs in training
   mode and its updated batch statistics are discarded: D's statistics are
   those of its own update.
+
+  Packing (PacGAN, Lin et al. 2018; `config.model.pack = m`): the
+  discriminator scores m samples of one kind (all real or all generated)
+  jointly, concatenated along the last axis (channels of images, coordinates
+  of points), so a batch of B gives B / m logits. A generator that drops
+  modes makes packs of near-duplicates, which a packed D detects.
   """
 
   def __init__(self, generator: nn.Module, discriminator: nn.Module,
                gan_loss: losses.GANLoss, loss_config: ml_collections.ConfigDict,
-               latent_dim: int, num_classes: int = 0):
+               latent_dim: int, num_classes: int = 0, pack: int = 1):
     self.generator = generator
     self.discriminator = discriminator
     self.gan_loss = gan_loss
     self.loss_config = loss_config
     self.latent_dim = latent_dim
     self.num_classes = num_classes     # 0: unconditional
+    self.pack = pack                   # PacGAN: D scores `pack` samples jointly
 
   # --- construction -----------------------------------------------------------
 
@@ -95,8 +114,8 @@ class StandardGAN:
     z = jnp.zeros((1, self.latent_dim), jnp.float32)
     labels = jnp.zeros((1,), jnp.int32) if self.num_classes else None
     g_variables = self.generator.init(g_key, z, labels, train=False)
-    d_variables = self.discriminator.init(d_key, batch['x'][:1], labels,
-                                          train=False)
+    d_variables = self.discriminator.init(
+        d_key, pack(batch['x'][:self.pack], self.pack), labels, train=False)
     return dict(g_variables), dict(d_variables)
 
   # --- the step ---------------------------------------------------------------
@@ -127,17 +146,21 @@ class StandardGAN:
         self._labels(outputs))
     return outputs, g_state
 
+  def _d(self, d_params, d_state, x, labels):
+    """D in training mode on (packed) samples: (logits, updated state)."""
+    return apply_train_mode(self.discriminator, d_params, d_state,
+                            pack(x, self.pack), labels)
+
   def _critic(self, d_params, d_state, labels):
     """D as a function of its input alone, for the gradient penalties."""
-    return lambda x: apply_train_mode(self.discriminator, d_params, d_state,
-                                      x, labels)[0]
+    return lambda x: self._d(d_params, d_state, x, labels)[0]
 
   def discriminator_loss(self, d_params, d_state, outputs, batch, key):
     real, fake = batch['x'], outputs['x']
-    real_logits, new_state = apply_train_mode(
-        self.discriminator, d_params, d_state, real, self._labels(batch))
-    fake_logits, new_state = apply_train_mode(
-        self.discriminator, d_params, new_state, fake, self._labels(outputs))
+    real_logits, new_state = self._d(d_params, d_state, real,
+                                     self._labels(batch))
+    fake_logits, new_state = self._d(d_params, new_state, fake,
+                                     self._labels(outputs))
     extra = ({'label_smoothing': self.loss_config.label_smoothing}
              if config_lib.is_enabled(self.loss_config.label_smoothing)
              else {})
@@ -159,8 +182,8 @@ class StandardGAN:
 
   def generator_loss(self, d_params, d_state, outputs, batch, key):
     del batch, key
-    fake_logits, _ = apply_train_mode(self.discriminator, d_params, d_state,
-                                      outputs['x'], self._labels(outputs))
+    fake_logits, _ = self._d(d_params, d_state, outputs['x'],
+                             self._labels(outputs))
     return self.gan_loss.generator(fake_logits), {}
 
   # --- samples ----------------------------------------------------------------
@@ -333,9 +356,14 @@ def build(config: ml_collections.ConfigDict, data_shape: tuple[int, ...],
         f'config.loss.label_smoothing={config.loss.label_smoothing} only '
         f'applies to the losses {list(losses.SMOOTHABLE)}, not '
         f'{config.loss.name!r}: set it to 0')
+  if conditional and config.model.pack > 1:
+    raise config_lib.ConfigError(
+        f'config.model.pack={config.model.pack} is not supported with '
+        'config.model.conditional=True (a pack would mix labels): set '
+        'model.pack=1 or model.conditional=False')
   num_classes = num_classes if conditional else 0
   generator, discriminator = models.build(config.model, data_shape,
                                           num_classes)
   return StandardGAN(generator, discriminator,
                      losses.GAN_LOSSES[config.loss.name], config.loss,
-                     config.model.latent_dim, num_classes)
+                     config.model.latent_dim, num_classes, config.model.pack)

@@ -153,3 +153,30 @@ def test_dcgan_generators_agree_across_upsampling_methods():
     params = params or variables   # same parameter tree for both
     outputs.append(g.apply(params, z, train=False))
   np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-5)
+
+
+def test_pack_puts_m_consecutive_samples_side_by_side():
+  from gan_jax import variants
+  images = jnp.arange(4 * 2 * 2 * 3, dtype=jnp.float32).reshape(4, 2, 2, 3)
+  packed = variants.pack(images, 2)
+  assert packed.shape == (2, 2, 2, 6)
+  np.testing.assert_array_equal(packed[1, ..., :3], images[2])
+  np.testing.assert_array_equal(packed[1, ..., 3:], images[3])
+  points = jnp.arange(8.0).reshape(4, 2)
+  np.testing.assert_array_equal(variants.pack(points, 4),
+                                [[0, 1, 2, 3, 4, 5, 6, 7]])
+  assert variants.pack(points, 1) is points
+
+
+def test_packed_discriminator_scores_one_logit_per_pack():
+  from conftest import tiny_dcgan_config
+  from gan_jax import train
+  config = tiny_dcgan_config(**{'model.pack': 4})
+  experiment = train.setup(config)
+  gan, state = experiment.gan, experiment.initial_state
+  kernel = state.discriminator.params['Conv_0']['kernel']
+  assert kernel.shape[2] == 4          # 4 one-channel samples per input
+  logits, _ = gan._d(state.discriminator.params,
+                     state.discriminator.model_state,
+                     jnp.zeros((8, 16, 16, 1)), None)
+  assert logits.shape == (2,)

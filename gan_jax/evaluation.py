@@ -1,0 +1,300 @@
+"""Evaluation: generated samples -> features -> metrics, during training or after.
+
+One `Evaluator` per run serves both the periodic evaluations of
+`config.evals` (written to TensorBoard under `eval/`) and the standalone
+command `python -m gan_jax.evaluate --workdir=DIR`. Metrics by name:
+
+  fid, kid, precision_recall, density_coverage
+      on features of `config.eval.features`: 'identity' (the samples
+      themselves; the default for 2-D points), 'classifier' (the 256-d
+      features of a gan_jax classifier, `config.eval.classifier`; the default
+      for images), or 'inception' (the FID Inception-v3 pool features,
+      weights at `config.eval.inception`). Real features are computed once
+      and cached under `config.eval.cache_dir` (default `<workdir>/eval`).
+  mode_coverage          2-D Gaussian ring/grid: modes, high-quality fraction,
+                         reverse KL (VEEGAN / PacGAN protocol).
+  stacked_mnist          modes of the 1,000 and KL to uniform, each channel
+                         labelled by the MNIST classifier.
+  conditional_accuracy   fraction of class-conditional samples that the
+                         classifier assigns to the requested class.
+  translation_error      CycleGAN on digits_unpaired: MAE and PSNR of G(a)
+                         against the known transform, held-out digits.
+
+Samples come from a fixed key (`config.eval.seed`), from the generator's EMA
+parameters when there is one, in jitted batches of `config.eval.batch_size`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from typing import Any
+
+import jax
+import ml_collections
+import numpy as np
+
+from gan_jax import classifier as classifier_lib
+from gan_jax import input_pipeline
+from gan_jax import metrics as metrics_lib
+from gan_jax import variants
+from gan_jax.errors import ConfigError
+
+METRICS = ('fid', 'kid', 'precision_recall', 'density_coverage',
+           'mode_coverage', 'stacked_mnist', 'conditional_accuracy',
+           'translation_error')
+_FEATURE_METRICS = ('fid', 'kid', 'precision_recall', 'density_coverage')
+_MIXTURES = {'gaussian_ring': (input_pipeline.ring_means,
+                               input_pipeline.RING_STD),
+             'gaussian_grid': (input_pipeline.grid_means,
+                               input_pipeline.GRID_STD)}
+
+
+def eval_config() -> ml_collections.ConfigDict:
+  """`config.eval`: how evaluations sample and what features they use."""
+  return ml_collections.ConfigDict(dict(
+      num_samples=10_000,   # generated samples (and at most this many real)
+      batch_size=500,       # generator / feature network batch
+      features='auto',      # auto | identity | classifier | inception
+      classifier='',        # directory written by `python -m gan_jax.classifier`
+      inception='',         # FID Inception-v3 weights (.pth or .npz)
+      cache_dir='',         # real-feature cache; '' = <workdir>/eval
+      seed=0,               # the fixed key of the evaluation samples
+  ))
+
+
+def evals_config() -> ml_collections.ConfigDict:
+  """`config.evals`: each metric's period in train steps (0 = not in training).
+
+  `python -m gan_jax.evaluate` runs the metrics with a nonzero period, or
+  those it is asked for.
+  """
+  return ml_collections.ConfigDict({name: 0 for name in METRICS})
+
+
+def translation_error(translated: np.ndarray, target: np.ndarray
+                      ) -> dict[str, float]:
+  """MAE and PSNR (peak-to-peak 2) of images in [-1, 1]."""
+  mae = float(np.mean(np.abs(translated - target)))
+  mse = float(np.mean((translated - target) ** 2))
+  return {'translation_mae': mae,
+          'translation_psnr': float(10 * np.log10(4.0 / max(mse, 1e-12)))}
+
+
+class Evaluator:
+  """Computes named metrics of a generator's samples for one run.
+
+  Args:
+    config: the run's config (`config.eval` says how).
+    dataset: the run's training data (the real reference).
+    gan: the run's variant.
+    workdir: where real features are cached when `config.eval.cache_dir`
+      is empty.
+  """
+
+  def __init__(self, config: ml_collections.ConfigDict,
+               dataset: input_pipeline.Dataset, gan, workdir: str):
+    self.config = config
+    self.eval = config.eval
+    self.dataset = dataset
+    self.gan = gan
+    self.cache_dir = self.eval.cache_dir or os.path.join(workdir, 'eval')
+    self._classifier = None
+    self._feature_fn = None
+    self._sample = None
+
+  # --- checks -------------------------------------------------------------------
+
+  def check(self, names) -> None:
+    """Raises ConfigError, before any training, for metrics that cannot run."""
+    unknown = sorted(set(names) - set(METRICS))
+    if unknown:
+      raise ConfigError(f'unknown metrics {unknown}: expected some of '
+                        f'{list(METRICS)}')
+    cyclegan = isinstance(self.gan, variants.CycleGAN)
+    dataset = input_pipeline.dataset_kind(self.config.dataset.name)
+    for name in names:
+      if cyclegan != (name == 'translation_error'):
+        raise ConfigError(
+            f'metric {name!r} does not apply to model '
+            f'{self.config.model.name!r}: translation_error is the metric '
+            'of cyclegan, the others are for generators of noise')
+      if name == 'translation_error' and dataset != 'digits_unpaired':
+        raise ConfigError('translation_error needs the known translation of '
+                          'config.dataset.name=digits_unpaired')
+      if name == 'mode_coverage' and dataset not in _MIXTURES:
+        raise ConfigError(f'mode_coverage is for the 2-D mixtures '
+                          f'{sorted(_MIXTURES)}, not {dataset!r}')
+      if name == 'stacked_mnist' and dataset != 'stacked_mnist':
+        raise ConfigError('stacked_mnist needs config.dataset.name='
+                          'stacked_mnist:<MNIST IDX directory>')
+      if name == 'conditional_accuracy' and not getattr(self.gan,
+                                                        'num_classes', 0):
+        raise ConfigError('conditional_accuracy needs a class-conditional '
+                          'model (config.model.conditional=True)')
+      if name in ('stacked_mnist', 'conditional_accuracy') or (
+          name in _FEATURE_METRICS and self.feature_kind() == 'classifier'):
+        if not self.eval.classifier:
+          raise ConfigError(
+              f'metric {name!r} needs a classifier: set config.eval.'
+              'classifier to a directory built by python -m '
+              'gan_jax.classifier --dataset=... --out=DIR (or, for FID on '
+              'Inception features, config.eval.features=inception and '
+              'config.eval.inception=<weights>)')
+      if (name in _FEATURE_METRICS and self.feature_kind() == 'inception'
+          and not self.eval.inception):
+        raise ConfigError('config.eval.features=inception needs '
+                          'config.eval.inception=<path of the weights>')
+
+  def feature_kind(self) -> str:
+    kind = self.eval.features
+    if kind == 'auto':
+      if len(self.dataset.example_shape) == 1:
+        return 'identity'
+      return 'inception' if self.eval.inception else 'classifier'
+    if kind not in ('identity', 'classifier', 'inception'):
+      raise ConfigError(f'config.eval.features={kind!r} is invalid: expected '
+                        "one of ['auto', 'identity', 'classifier', "
+                        "'inception']")
+    return kind
+
+  # --- pieces ---------------------------------------------------------------------
+
+  @property
+  def classifier(self) -> classifier_lib.Classifier:
+    if self._classifier is None:
+      self._classifier = classifier_lib.load(self.eval.classifier)
+    return self._classifier
+
+  def features(self, samples: np.ndarray) -> np.ndarray:
+    """Features of samples (points pass through) for the feature metrics."""
+    if self._feature_fn is None:
+      kind = self.feature_kind()
+      if kind == 'identity':
+        self._feature_fn = lambda x: np.asarray(x).reshape(len(x), -1)
+      elif kind == 'classifier':
+        self.classifier.check_shape(self.dataset.example_shape,
+                                    'the dataset\'s examples')
+        self._feature_fn = lambda x: self.classifier.features(
+            x, self.eval.batch_size)
+      else:
+        from gan_jax.models import inception  # pylint: disable=g-import-not-at-top
+        network = inception.InceptionFeatures(self.eval.inception)
+        self._feature_fn = lambda x: network(x, min(self.eval.batch_size, 200))
+    return self._feature_fn(samples)
+
+  def generate(self, params, model_state) -> dict[str, np.ndarray]:
+    """`eval.num_samples` samples from the fixed key: {'x'[, 'label']}."""
+    if self._sample is None:
+      self._sample = jax.jit(self.gan.sample)
+    key = jax.random.PRNGKey(self.eval.seed)
+    batch = self.eval.batch_size
+    chunks = []
+    for index, start in enumerate(range(0, self.eval.num_samples, batch)):
+      inputs = self.gan.sample_inputs(jax.random.fold_in(key, index), batch)
+      images = self._sample(params, model_state, inputs)
+      chunks.append({'x': np.asarray(images),
+                     **({'label': np.asarray(inputs['label'])}
+                        if 'label' in inputs else {})})
+    return {name: np.concatenate([c[name] for c in chunks])[
+        :self.eval.num_samples] for name in chunks[0]}
+
+  def real_features(self) -> np.ndarray:
+    """Features of up to `eval.num_samples` real examples, cached on disk."""
+    kind = self.feature_kind()
+    source = {'identity': '', 'classifier': self.eval.classifier,
+              'inception': self.eval.inception}[kind]
+    count = min(self.eval.num_samples, len(self.dataset))
+    key = json.dumps([self.config.dataset.to_dict(), kind,
+                      os.path.abspath(source) if source else '', count],
+                     sort_keys=True, default=str)
+    path = os.path.join(self.cache_dir, 'real_features_'
+                        + hashlib.sha256(key.encode()).hexdigest()[:16]
+                        + '.npy')
+    if os.path.exists(path):
+      try:
+        return np.load(path)
+      except (OSError, ValueError):
+        pass    # a damaged cache file is recomputed and replaced
+    features = self.features(self.dataset.examples(count))
+    if jax.process_index() == 0:
+      os.makedirs(self.cache_dir, exist_ok=True)
+      temporary = path + '.tmp.npy'
+      np.save(temporary, features)
+      os.replace(temporary, path)
+    return features
+
+  # --- the metrics ------------------------------------------------------------
+
+  def evaluate(self, params, model_state, names) -> dict[str, float]:
+    """The metrics `names` of the generator (params, model_state).
+
+    Returns:
+      A flat dict of floats (e.g. fid, kid, kid_std, precision, recall,
+      modes, high_quality, reverse_kl).
+    """
+    self.check(names)
+    if 'translation_error' in names:
+      return self._translation_error(params)
+    samples = self.generate(params, model_state)
+    results: dict[str, Any] = {}
+    if any(name in _FEATURE_METRICS for name in names):
+      real, fake = self.real_features(), self.features(samples['x'])
+      if 'fid' in names:
+        results['fid'] = metrics_lib.frechet_distance_of(real, fake)
+      if 'kid' in names:
+        results['kid'], results['kid_std'] = metrics_lib.kernel_distance(
+            real, fake)
+      if 'precision_recall' in names:
+        results['precision'], results['recall'] = (
+            metrics_lib.precision_recall(real, fake))
+      if 'density_coverage' in names:
+        results['density'], results['coverage'] = (
+            metrics_lib.density_coverage(real, fake))
+    if 'mode_coverage' in names:
+      means, std = _MIXTURES[input_pipeline.dataset_kind(
+          self.config.dataset.name)]
+      results.update(metrics_lib.mixture_coverage(samples['x'], means(), std))
+    if 'stacked_mnist' in names:
+      results.update({f'stacked_{k}': v for k, v in
+                      self.stacked_mnist_coverage(samples['x']).items()})
+    if 'conditional_accuracy' in names:
+      predicted = self.classifier.predict(samples['x'], self.eval.batch_size)
+      results['conditional_accuracy'] = float(
+          np.mean(predicted == samples['label']))
+    return results
+
+  def stacked_mnist_coverage(self, images: np.ndarray) -> dict:
+    """Labels each channel with the 1-channel classifier: 1,000 modes."""
+    n, h, w, c = images.shape
+    channels = np.moveaxis(images, -1, 1).reshape(n * c, h, w, 1)
+    self.classifier.check_shape(channels.shape[1:], 'Stacked MNIST channels')
+    labels = self.classifier.predict(channels, self.eval.batch_size)
+    return metrics_lib.label_coverage(
+        metrics_lib.stacked_mode(labels.reshape(n, c)), 1000)
+
+  def _translation_error(self, params) -> dict[str, float]:
+    test = self.config.dataset.copy_and_resolve_references()
+    test.split = 'test'
+    held_out = input_pipeline.load_dataset(test)
+    a, target = held_out.examples(len(held_out), 'a'), held_out.examples(
+        len(held_out), 'b')
+    translate = jax.jit(lambda p, x: self.gan.apply_generator(p, 'G', x))
+    return translation_error(np.asarray(translate(params, a)), target)
+
+
+def due(config: ml_collections.ConfigDict, step: int, is_last: bool
+        ) -> list[str]:
+  """The metrics of `config.evals` to run after train step `step`."""
+  return [name for name in METRICS
+          if config.evals[name] and (step % config.evals[name] == 0
+                                     or is_last)]
+
+
+def format_table(results: dict[str, float]) -> str:
+  """Two aligned columns: metric, value."""
+  width = max(len(name) for name in results)
+  return '\n'.join(f'{name:<{width}}  {value:.6g}'
+                   for name, value in results.items())
+
