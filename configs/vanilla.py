@@ -2,6 +2,7 @@ r"""The original GAN (Goodfellow et al. 2014): MLP generator and discriminator.
 
   python -m gan_jax.main --config=configs/vanilla.py --workdir=/tmp/ring
   python -m gan_jax.main --config=configs/vanilla.py:dataset=gaussian_grid ...
+  python -m gan_jax.main --config=configs/vanilla.py:pack=4 ...   # PacGAN4
   python -m gan_jax.main --config=configs/vanilla.py:dataset=digits,res=28 ...
 
 By default it learns the 2-D ring of 8 Gaussians, the mode-collapse benchmark
@@ -15,7 +16,7 @@ from gan_jax import config_lib
 def get_config(arg=None):
   """Vanilla GAN config; `arg` is 'key=value,...' with the keys below."""
   arg = config_lib.parse_arg(arg, dataset='gaussian_ring', res=28,
-                             loss='non_saturating')
+                             loss='non_saturating', pack=1)
   config = config_lib.default_config()
   config.batch_size = 256
   config.num_train_steps = 5000
@@ -27,10 +28,14 @@ def get_config(arg=None):
   config.model.latent_dim = 2 if arg.dataset.startswith('gaussian') else 64
   config.model.g_hidden = (400, 400, 400, 400)
   config.model.d_hidden = (200, 200, 200)
+  config.model.pack = arg.pack     # PacGAN: D judges `pack` samples jointly
 
   config.loss.name = arg.loss
+  # Two time-scale update rule (Heusel et al. 2017): D learns 4x faster than
+  # G. On the 25-Gaussian grid it covered more modes in 4,000 steps than
+  # equal rates of 1e-4 or 1e-3, or R1 (experiments/results_table.py).
   config.optimizer.generator.learning_rate = 1e-4
-  config.optimizer.discriminator.learning_rate = 1e-4
+  config.optimizer.discriminator.learning_rate = 4e-4
   config.optimizer.generator.b1 = 0.5
   config.optimizer.discriminator.b1 = 0.5
 
@@ -39,4 +44,10 @@ def get_config(arg=None):
   config.dataset.channels = 1
   # Point data is drawn as a scatter plot of this many generated samples.
   config.num_samples = 1000 if arg.dataset.startswith('gaussian') else 64
+  if arg.dataset.startswith('gaussian'):
+    config.num_train_steps = 8000
+    config.checkpoint_every_steps = 4000
+    # Mode coverage of 2,500 samples (the PacGAN protocol) every 1,000 steps.
+    config.evals.mode_coverage = 1000
+    config.eval.num_samples = 2500
   return config

@@ -1,0 +1,217 @@
+r"""The results table of docs/results.md: each row trained over several seeds.
+
+  python experiments/results_table.py --rows=grid_gan,grid_pacgan4 --seeds=5
+  python experiments/results_table.py --rows=all --seeds=5
+
+Each row is a shipped config (plus the overrides listed with it) trained once
+per seed with `gan_jax.train.train_and_evaluate`; its metrics are the
+`eval/*` values the run's in-training evaluation logged at the last step
+(`final_metrics.json`), so a row is reproduced by its config alone. The
+script writes experiments/results/results_<row>.json (per-seed values, mean,
+std, wall time, machine, date, command) and rebuilds the table in
+docs/results.md from every results_*.json present.
+
+Rows that need a classifier (domain FID, Stacked MNIST) read it from
+classifiers/<mnist|fashion>; build them first (README, Evaluation).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import glob
+import json
+import os
+import time
+
+from absl import app
+from absl import flags
+import common  # experiments/common.py: puts the repo on sys.path
+import jax
+import numpy as np
+
+from gan_jax import config_lib  # pylint: disable=wrong-import-position
+from gan_jax import train  # pylint: disable=wrong-import-position
+
+FASHION = '/usr/share/datasets/fashion-mnist'
+_FEATURE_EVALS = ('fid', 'kid', 'precision_recall', 'density_coverage')
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+  benchmark: str
+  config: str                      # configs/<file>.py[:arg]
+  metrics: tuple[str, ...]         # keys of eval/* to report
+  baseline: str = ''               # published number and its source
+  target: str = ''                 # the issue's target for gan_jax
+  overrides: tuple[tuple[str, object], ...] = ()
+
+
+_MNIST = common.SHARED_MNIST
+_MIXTURE = ('modes', 'high_quality', 'reverse_kl')
+_STACKED = ('stacked_modes', 'stacked_kl')
+_DOMAIN = ('fid', 'kid', 'precision', 'recall', 'density', 'coverage')
+
+
+def _domain_overrides(classifier: str):
+  return (('eval.classifier', classifier), ('eval.num_samples', 10_000),
+          *((f'evals.{name}', 1500) for name in _FEATURE_EVALS))
+
+
+ROWS = {
+    'ring_gan': Row(
+        '2-D ring, 8 modes', 'configs/vanilla.py:dataset=gaussian_ring',
+        _MIXTURE, 'VEEGAN: 8 modes, 52.9% high quality (Srivastava et al. '
+        '2017, Table 1)', '8/8 modes, >= 95% high quality'),
+    'ring_pacgan4': Row(
+        '2-D ring, 8 modes', 'configs/vanilla.py:dataset=gaussian_ring,pack=4',
+        _MIXTURE, 'VEEGAN: 8 modes, 52.9% high quality (Srivastava et al. '
+        '2017, Table 1)', '8/8 modes, >= 95% high quality'),
+    'grid_gan': Row(
+        '2-D grid, 25 modes', 'configs/vanilla.py:dataset=gaussian_grid',
+        _MIXTURE, 'GAN: 17.3 modes (Lin et al. 2018, PacGAN Table 1)',
+        '25/25 modes, >= 95% high quality'),
+    'grid_pacgan4': Row(
+        '2-D grid, 25 modes', 'configs/vanilla.py:dataset=gaussian_grid,pack=4',
+        _MIXTURE, 'PacGAN4: 24.8 modes, 94.2% high quality (Lin et al. 2018, '
+        'Table 1)', '25/25 modes, >= 95% high quality'),
+    'stacked_dcgan': Row(
+        'Stacked MNIST, 1,000 modes', 'configs/stacked_mnist.py',
+        _STACKED, 'DCGAN: 99 modes, KL 3.40 (Srivastava et al. 2017, via '
+        'PacGAN Table 3)', '1,000 modes, KL <= 0.05'),
+    'stacked_pacdcgan2': Row(
+        'Stacked MNIST, 1,000 modes', 'configs/stacked_mnist.py:pack=2',
+        _STACKED, 'PacDCGAN2: 1,000 modes, KL 0.06 (Lin et al. 2018, '
+        'Table 3)', '1,000 modes, KL <= 0.05'),
+    'mnist_dcgan': Row(
+        'MNIST 28 px, domain features', 'configs/dcgan.py:res=28,'
+        f'dataset=idx:{_MNIST}', _DOMAIN,
+        overrides=_domain_overrides('classifiers/mnist')),
+    'fashion_dcgan': Row(
+        'Fashion-MNIST 28 px, domain features', 'configs/dcgan.py:res=28,'
+        f'dataset=idx:{FASHION}', _DOMAIN,
+        overrides=_domain_overrides('classifiers/fashion')),
+}
+
+flags.DEFINE_list('rows', ['all'], f'Rows to run: all or some of {list(ROWS)}.')
+flags.DEFINE_integer('seeds', 5, 'Seeds 0..n-1 per row.')
+flags.DEFINE_string('workdir', '/tmp/gan_jax_results',
+                    'Runs go to <workdir>/<row>/seed_<s> (resumed if there).')
+flags.DEFINE_bool('table_only', False, 'Only rebuild docs/results.md.')
+FLAGS = flags.FLAGS
+
+
+def row_config(row: Row, seed: int):
+  path, _, arg = row.config.partition(':')
+  config = common.load_config(os.path.basename(path)[:-3], arg or None)
+  for field, value in row.overrides:
+    config_lib.set_field(config, field, value)
+  config.seed = seed
+  return config
+
+
+def run_row(name: str, row: Row) -> dict:
+  per_seed = []
+  for seed in range(FLAGS.seeds):
+    workdir = os.path.join(FLAGS.workdir, name, f'seed_{seed}')
+    start = time.perf_counter()
+    train.train_and_evaluate(row_config(row, seed), workdir)
+    seconds = time.perf_counter() - start
+    with open(os.path.join(workdir, 'final_metrics.json')) as f:
+      final = json.load(f)
+    per_seed.append(dict(seed=seed, seconds=seconds,
+                         **{m: final[f'eval/{m}'] for m in row.metrics}))
+    print(name, per_seed[-1], flush=True)
+  summary = {m: dict(mean=float(np.mean([s[m] for s in per_seed])),
+                     std=float(np.std([s[m] for s in per_seed])))
+             for m in row.metrics}
+  record = dict(
+      row=name, **dataclasses.asdict(row), seeds=FLAGS.seeds,
+      per_seed=per_seed, summary=summary,
+      mean_seconds_per_seed=float(np.mean([s['seconds'] for s in per_seed])),
+      date=datetime.date.today().isoformat(),
+      command=f'python experiments/results_table.py --rows={name} '
+              f'--seeds={FLAGS.seeds}',
+      machine=f'{common.cpu_model()}, {os.cpu_count()} cores',
+      backend=jax.default_backend(), jax=jax.__version__)
+  path = os.path.join(common.REPO, 'experiments', 'results',
+                      f'results_{name}.json')
+  with open(path, 'w') as f:
+    json.dump(record, f, indent=2)
+  print('wrote', path)
+  return record
+
+
+def _cell(summary: dict, metric: str) -> str:
+  mean, std = summary[metric]['mean'], summary[metric]['std']
+  if metric in ('high_quality', 'precision', 'recall', 'coverage'):
+    return f'{metric} {100 * mean:.1f} ± {100 * std:.1f}%'
+  return f'{metric} {mean:.4g} ± {std:.2g}'
+
+
+def table() -> str:
+  lines = ['| benchmark | config | seeds | gan_jax (mean ± std) | published '
+           'baseline | target | wall time / seed | machine, date | command |',
+           '| --- | --- | ---: | --- | --- | --- | ---: | --- | --- |']
+  order = list(ROWS)
+  paths = glob.glob(os.path.join(common.REPO, 'experiments', 'results',
+                                 'results_*.json'))
+  records = sorted((common.read_json(p) for p in paths),
+                   key=lambda r: order.index(r['row']) if r['row'] in order
+                   else len(order))
+  for r in records:
+    config = r['config'].replace(common.SHARED_MNIST, '../shared/data/mnist')
+    extra = ''.join(f' `--config.{k}={v}`' for k, v in r['overrides']
+                    if not k.startswith('evals.'))
+    lines.append(
+        f'| {r["benchmark"]} | `{config}`{extra} | {r["seeds"]} | '
+        + '<br>'.join(_cell(r['summary'], m) for m in r['metrics'])
+        + f' | {r["baseline"] or "—"} | {r["target"] or "—"} | '
+        f'{r["mean_seconds_per_seed"] / 60:.1f} min | {r["machine"]}, '
+        f'{r["date"]} | `{r["command"]}` |')
+  return '\n'.join(lines)
+
+
+def record_classifiers() -> None:
+  """Copies classifiers/*/classifier.json (accuracy, command) into results."""
+  for path in glob.glob(os.path.join(common.REPO, 'classifiers', '*',
+                                     'classifier.json')):
+    meta = common.read_json(path)
+    name = os.path.basename(os.path.dirname(path))
+    meta.update(machine=f'{common.cpu_model()}, {os.cpu_count()} cores',
+                date=datetime.date.fromtimestamp(
+                    os.path.getmtime(path)).isoformat())
+    meta.pop('path', None)
+    with open(os.path.join(common.REPO, 'experiments', 'results',
+                           f'classifier_{name}.json'), 'w') as f:
+      json.dump(meta, f, indent=2)
+
+
+def classifier_table() -> str:
+  rows = []
+  for path in sorted(glob.glob(os.path.join(
+      common.REPO, 'experiments', 'results', 'classifier_*.json'))):
+    meta = common.read_json(path)
+    rows.append(f'| {meta["dataset"]} ({meta["train_examples"]:,} training '
+                f'images, {meta["steps"]} steps) | `{meta["command"]}` | '
+                f'{100 * meta["test_accuracy"]:.2f}% | {meta["machine"]}, '
+                f'{meta["date"]}, {meta["seconds"] / 60:.1f} min |')
+  return '\n'.join(rows)
+
+
+def main(argv):
+  del argv
+  record_classifiers()
+  common.update_doc_section('results.md', 'classifiers', classifier_table())
+  if not FLAGS.table_only:
+    names = list(ROWS) if FLAGS.rows == ['all'] else FLAGS.rows
+    unknown = sorted(set(names) - set(ROWS))
+    if unknown:
+      raise app.UsageError(f'unknown rows {unknown}: expected {list(ROWS)}')
+    for name in names:
+      run_row(name, ROWS[name])
+  common.update_doc_section('results.md', 'results', table())
+
+
+if __name__ == '__main__':
+  app.run(main)
