@@ -142,10 +142,20 @@ class Evaluator:
               'gan_jax.classifier --dataset=... --out=DIR (or, for FID on '
               'Inception features, config.eval.features=inception and '
               'config.eval.inception=<weights>)')
-      if (name in _FEATURE_METRICS and self.feature_kind() == 'inception'
-          and not self.eval.inception):
-        raise ConfigError('config.eval.features=inception needs '
-                          'config.eval.inception=<path of the weights>')
+        # Loaded now, so a missing or mismatched classifier stops the run
+        # before training rather than at its first evaluation.
+        shape = self.dataset.example_shape
+        if name == 'stacked_mnist':
+          shape = shape[:-1] + (1,)       # labelled channel by channel
+        self.classifier.check_shape(shape, f'the inputs of metric {name!r}')
+      if name in _FEATURE_METRICS and self.feature_kind() == 'inception':
+        from gan_jax.models import inception  # pylint: disable=g-import-not-at-top
+        if not self.eval.inception:
+          raise ConfigError('config.eval.features=inception needs '
+                            'config.eval.inception=<path of the weights>')
+        if not os.path.isfile(os.path.expanduser(self.eval.inception)):
+          raise ConfigError(f'config.eval.inception={self.eval.inception}: '
+                            f'no such file. {inception.WEIGHTS_HELP}')
 
   def feature_kind(self) -> str:
     kind = self.eval.features

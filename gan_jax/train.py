@@ -200,6 +200,9 @@ def setup(config: ml_collections.ConfigDict, init: bool = True) -> Experiment:
            "folder:<dirA>,<dirB>, tfds:cycle_gan/horse2zebra)" if unpaired
            else "one domain ['x']: use configs/cyclegan.py for two domains"))
   gan = variants.build(config, dataset.example_shape, dataset.num_classes)
+  # The configured metrics must be computable before any training starts.
+  evaluation.Evaluator(config, dataset, gan, workdir='').check(
+      [name for name, period in config.evals.items() if period])
   g_tx, d_tx = train_step_lib.make_optimizers(config)
   # k minibatches per step, one per discriminator update.
   step_batch_size = config.batch_size * config.d_steps_per_g_step
@@ -266,7 +269,6 @@ def _train(config: ml_collections.ConfigDict, workdir: str,
   members = population.members if population else [config]
   mesh = make_mesh(config)
   evaluator = evaluation.Evaluator(config, dataset, gan, workdir)
-  evaluator.check([name for name, period in config.evals.items() if period])
 
   workdir = prepare_workdir(workdir)
   is_host0 = jax.process_index() == 0

@@ -1,5 +1,6 @@
 """CycleGAN: networks, losses, the four-network step, pools, runs, resume."""
 
+import json
 import os
 
 import jax
@@ -123,11 +124,22 @@ def test_cyclegan_run_writes_checkpoint_and_grid_and_resumes(tmp_path,
   """A 6-step run stopped after its step-4 checkpoint and resumed equals an
   uninterrupted 6-step run: pools, both optimizers and the decaying
   learning rate all continue."""
-  config = tiny_cyclegan_config(num_train_steps=6)
+  config = tiny_cyclegan_config(**{'num_train_steps': 6,
+                                  'evals.translation_error': 6})
   straight_dir = str(tmp_path / 'straight')
   straight = train.train_and_evaluate(config, straight_dir)
   assert sorted(os.listdir(os.path.join(straight_dir, 'checkpoints'))) == [
       '2', '4', '6']
+  # The in-training translation error is G's on the held-out digits.
+  final = json.load(open(os.path.join(straight_dir, 'final_metrics.json')))
+  held_out = input_pipeline.load_dataset(apply_overrides(
+      config.dataset.copy_and_resolve_references(), {'split': 'test'}))
+  gan = train.setup(config, init=False).gan
+  translated = gan.apply_generator(straight.generator.params, 'G',
+                                   held_out.examples(500, 'a'))
+  assert final['eval/translation_mae'] == pytest.approx(
+      float(np.mean(np.abs(translated - held_out.examples(500, 'b')))),
+      rel=1e-4)
   grid = Image.open(os.path.join(straight_dir, 'samples', 'step_000004.png'))
   assert grid.size == (3 * 34 + 2, 6 * 34 + 2)   # 6 rows x 3 columns of 32 px
 
@@ -162,6 +174,12 @@ def test_config_accepts_tfds_cycle_gan_data():
   assert batch['a'].shape == batch['b'].shape == (2, 32, 32, 3)
   assert exp.initial_state.variant_state['pool_a'].images.shape == (
       50, 32, 32, 3)
+
+
+def test_metrics_of_noise_generators_are_rejected_before_training():
+  with pytest.raises(config_lib.ConfigError,
+                     match='translation_error is the metric of cyclegan'):
+    train.setup(tiny_cyclegan_config(**{'evals.fid': 2}), init=False)
 
 
 def test_other_adversarial_losses_are_rejected():

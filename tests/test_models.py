@@ -170,7 +170,8 @@ def test_pack_puts_m_consecutive_samples_side_by_side():
 
 def test_packed_discriminator_scores_one_logit_per_pack():
   from conftest import tiny_dcgan_config
-  from gan_jax import train
+  from gan_jax import input_pipeline, train
+  from gan_jax import train_step as train_step_lib
   config = tiny_dcgan_config(**{'model.pack': 4})
   experiment = train.setup(config)
   gan, state = experiment.gan, experiment.initial_state
@@ -180,3 +181,13 @@ def test_packed_discriminator_scores_one_logit_per_pack():
                      state.discriminator.model_state,
                      jnp.zeros((8, 16, 16, 1)), None)
   assert logits.shape == (2,)
+  # The packed D trains in the shared step.
+  step = jax.jit(train_step_lib.make_train_step(gan, experiment.g_tx,
+                                                experiment.d_tx))
+  batch = next(input_pipeline.batches(experiment.dataset, 8, 0))
+  new_state, metrics = step(state, batch)
+  assert np.isfinite(metrics['d_loss']) and np.isfinite(metrics['g_loss'])
+  assert not np.allclose(new_state.discriminator.params['Conv_0']['kernel'],
+                         kernel)
+  with pytest.raises(config_lib.ConfigError, match='model.pack=3'):
+    train.setup(tiny_dcgan_config(**{'model.pack': 3}))   # batch 8
