@@ -16,6 +16,7 @@ from gan_jax import input_pipeline
 from gan_jax import train
 from gan_jax import train_step as train_step_lib
 from gan_jax.errors import CheckpointError, ConfigError
+from test_main import read_scalars
 
 MNIST = os.path.join(os.path.dirname(REPO), 'shared', 'data', 'mnist')
 
@@ -102,6 +103,10 @@ def test_in_training_eval_equals_standalone_evaluate(tmp_path):
                'recall'):
     assert f'eval/{name}' in final
   assert 0 <= final['eval/high_quality'] <= 1 and final['eval/fid'] > 0
+  # Each metric at its own period in TensorBoard: mode coverage every 20.
+  scalars = read_scalars(workdir)
+  assert sorted(scalars['eval/modes']) == [20, 40]
+  assert sorted(scalars['eval/fid']) == [40]
   # The real-feature cache was written once, in the workdir.
   assert len(os.listdir(os.path.join(workdir, 'eval'))) == 1
 
