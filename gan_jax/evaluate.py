@@ -21,7 +21,6 @@ from absl import app
 from absl import flags
 import jax
 import ml_collections
-import numpy as np
 
 from gan_jax import config_lib
 from gan_jax import evaluation
@@ -47,9 +46,12 @@ def load_run_config(workdir: str) -> ml_collections.ConfigDict:
     with open(path) as f:
       recorded = json.load(f)
   except (OSError, ValueError) as e:
+    hint = ('it holds a population: export one member with python -m '
+            'gan_jax.sweep ... --export_member=NAME --export_to=DIR and '
+            'evaluate that' if os.path.isdir(os.path.join(workdir, 'members'))
+            else 'give the workdir of a gan_jax training run')
     raise WorkdirError(f'--workdir={workdir} has no readable config.json '
-                       f'({e}): give the workdir of a gan_jax training run'
-                       ) from e
+                       f'({e}): {hint}') from e
   config = config_lib.default_config()
 
   def merge(node: ml_collections.ConfigDict, values: dict) -> None:
@@ -110,11 +112,6 @@ def evaluate_workdir(workdir: str, metrics: list[str] | None = None,
   if state is None:
     raise CheckpointError(f'no checkpoint in {workdir}/checkpoints: train '
                           'first (python -m gan_jax.main ...)')
-  if np.ndim(state.step):
-    raise GanJaxError(
-        f'{workdir} holds a population; evaluate one member after '
-        'exporting it (python -m gan_jax.sweep ... --export_member=NAME '
-        '--export_to=DIR)')
   step = int(state.step)
   results = evaluator.evaluate(train_step_lib.sample_params(state),
                                state.generator.model_state, names)
