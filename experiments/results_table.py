@@ -61,28 +61,28 @@ def _domain_overrides(classifier: str):
 ROWS = {
     'ring_gan': Row(
         '2-D ring, 8 modes', 'configs/vanilla.py:dataset=gaussian_ring',
-        _MIXTURE, 'VEEGAN: 8 modes, 52.9% high quality (Srivastava et al. '
-        '2017, Table 1)', '8/8 modes, >= 95% high quality'),
+        _MIXTURE, 'VEEGAN: 8 modes, ≈ 53% high quality (Srivastava et al. '
+        '2017)', '8/8 modes, >= 95% high quality'),
     'ring_pacgan4': Row(
         '2-D ring, 8 modes', 'configs/vanilla.py:dataset=gaussian_ring,pack=4',
-        _MIXTURE, 'VEEGAN: 8 modes, 52.9% high quality (Srivastava et al. '
-        '2017, Table 1)', '8/8 modes, >= 95% high quality'),
+        _MIXTURE, 'VEEGAN: 8 modes, ≈ 53% high quality (Srivastava et al. '
+        '2017)', '8/8 modes, >= 95% high quality'),
     'grid_gan': Row(
         '2-D grid, 25 modes', 'configs/vanilla.py:dataset=gaussian_grid',
-        _MIXTURE, 'GAN: 17.3 modes (Lin et al. 2018, PacGAN Table 1)',
+        _MIXTURE, 'GAN: ≈ 17 modes (Lin et al. 2018, PacGAN)',
         '25/25 modes, >= 95% high quality'),
     'grid_pacgan4': Row(
         '2-D grid, 25 modes', 'configs/vanilla.py:dataset=gaussian_grid,pack=4',
-        _MIXTURE, 'PacGAN4: 24.8 modes, 94.2% high quality (Lin et al. 2018, '
-        'Table 1)', '25/25 modes, >= 95% high quality'),
+        _MIXTURE, 'PacGAN4: ≈ 24.8 modes, ≈ 94% high quality (Lin et al. '
+        '2018)', '25/25 modes, >= 95% high quality'),
     'stacked_dcgan': Row(
         'Stacked MNIST, 1,000 modes', 'configs/stacked_mnist.py',
-        _STACKED, 'DCGAN: 99 modes, KL 3.40 (Srivastava et al. 2017, via '
-        'PacGAN Table 3)', '1,000 modes, KL <= 0.05'),
+        _STACKED, 'DCGAN: ≈ 99 modes, KL ≈ 3.4 (Srivastava et al. 2017; '
+        'Lin et al. 2018)', '1,000 modes, KL <= 0.05'),
     'stacked_pacdcgan2': Row(
         'Stacked MNIST, 1,000 modes', 'configs/stacked_mnist.py:pack=2',
-        _STACKED, 'PacDCGAN2: 1,000 modes, KL 0.06 (Lin et al. 2018, '
-        'Table 3)', '1,000 modes, KL <= 0.05'),
+        _STACKED, 'PacDCGAN2: 1,000 modes, KL ≈ 0.06 (Lin et al. 2018)',
+        '1,000 modes, KL <= 0.05'),
     'mnist_dcgan': Row(
         'MNIST 28 px, domain features', 'configs/dcgan.py:res=28,'
         f'dataset=idx:{_MNIST}', _DOMAIN,
@@ -98,6 +98,8 @@ flags.DEFINE_integer('seeds', 5, 'Seeds 0..n-1 per row.')
 flags.DEFINE_string('workdir', '/tmp/gan_jax_results',
                     'Runs go to <workdir>/<row>/seed_<s> (resumed if there).')
 flags.DEFINE_bool('table_only', False, 'Only rebuild docs/results.md.')
+flags.DEFINE_list('reference', [], 'Domain rows (mnist_dcgan, fashion_dcgan) '
+                  'whose real-vs-real floor to compute.')
 FLAGS = flags.FLAGS
 
 
@@ -142,6 +144,54 @@ def run_row(name: str, row: Row) -> dict:
   return record
 
 
+def reference_row(name: str, row: Row) -> dict:
+  """The floor of a domain row: real test images against the real training
+  images the runs are compared with, same features and sample counts."""
+  from gan_jax import classifier as classifier_lib  # pylint: disable=g-import-not-at-top
+  from gan_jax import metrics  # pylint: disable=g-import-not-at-top
+  config = row_config(row, 0)
+  dataset = config.dataset.name
+  judge = classifier_lib.load(config.eval.classifier)
+  count = config.eval.num_samples
+  real = judge.features(classifier_lib.labelled_images(dataset, 'train',
+                                                       28)[0][:count])
+  test = judge.features(classifier_lib.labelled_images(dataset, 'test',
+                                                       28)[0][:count])
+  values = dict(fid=metrics.frechet_distance_of(real, test),
+                kid=metrics.kernel_distance(real, test)[0])
+  values['precision'], values['recall'] = metrics.precision_recall(real, test)
+  values['density'], values['coverage'] = metrics.density_coverage(real, test)
+  record = dict(
+      row=f'{name}_reference',
+      benchmark=row.benchmark + ': real test split vs real training images '
+      '(the floor)', config=f'{dataset} test split', metrics=row.metrics,
+      baseline='', target='', overrides=[], seeds=1, per_seed=[values],
+      summary={m: dict(mean=float(values[m]), std=0.0) for m in row.metrics},
+      mean_seconds_per_seed=0.0, date=datetime.date.today().isoformat(),
+      command=f'python experiments/results_table.py --reference={name}',
+      machine=f'{common.cpu_model()}, {os.cpu_count()} cores',
+      backend=jax.default_backend(), jax=jax.__version__)
+  path = os.path.join(common.REPO, 'experiments', 'results',
+                      f'results_{name}_reference.json')
+  with open(path, 'w') as f:
+    json.dump(record, f, indent=2)
+  print(record['row'], values)
+  return record
+
+
+def target_met(record: dict) -> str:
+  """'met' / 'NOT met' for rows with a target (means over the seeds)."""
+  summary = {m: v['mean'] for m, v in record['summary'].items()}
+  if 'high_quality' in summary:
+    total = 8 if 'ring' in record['row'] else 25
+    met = summary['modes'] == total and summary['high_quality'] >= 0.95
+  elif 'stacked_modes' in summary:
+    met = summary['stacked_modes'] == 1000 and summary['stacked_kl'] <= 0.05
+  else:
+    return ''
+  return ' — **met**' if met else ' — **NOT met**'
+
+
 def _cell(summary: dict, metric: str) -> str:
   mean, std = summary[metric]['mean'], summary[metric]['std']
   if metric in ('high_quality', 'precision', 'recall', 'coverage'):
@@ -153,7 +203,7 @@ def table() -> str:
   lines = ['| benchmark | config | seeds | gan_jax (mean ± std) | published '
            'baseline | target | wall time / seed | machine, date | command |',
            '| --- | --- | ---: | --- | --- | --- | ---: | --- | --- |']
-  order = list(ROWS)
+  order = [n for name in ROWS for n in (name, f'{name}_reference')]
   paths = glob.glob(os.path.join(common.REPO, 'experiments', 'results',
                                  'results_*.json'))
   records = sorted((common.read_json(p) for p in paths),
@@ -166,7 +216,8 @@ def table() -> str:
     lines.append(
         f'| {r["benchmark"]} | `{config}`{extra} | {r["seeds"]} | '
         + '<br>'.join(_cell(r['summary'], m) for m in r['metrics'])
-        + f' | {r["baseline"] or "—"} | {r["target"] or "—"} | '
+        + f' | {r["baseline"] or "—"} | '
+        f'{(r["target"] + target_met(r)) if r["target"] else "—"} | '
         f'{r["mean_seconds_per_seed"] / 60:.1f} min | {r["machine"]}, '
         f'{r["date"]} | `{r["command"]}` |')
   return '\n'.join(lines)
@@ -203,7 +254,9 @@ def main(argv):
   del argv
   record_classifiers()
   common.update_doc_section('results.md', 'classifiers', classifier_table())
-  if not FLAGS.table_only:
+  for name in FLAGS.reference:
+    reference_row(name, ROWS[name])
+  if not FLAGS.table_only and not FLAGS.reference:
     names = list(ROWS) if FLAGS.rows == ['all'] else FLAGS.rows
     unknown = sorted(set(names) - set(ROWS))
     if unknown:
