@@ -218,7 +218,9 @@ def table() -> str:
         + '<br>'.join(_cell(r['summary'], m) for m in r['metrics'])
         + f' | {r["baseline"] or "—"} | '
         f'{(r["target"] + target_met(r)) if r["target"] else "—"} | '
-        f'{r["mean_seconds_per_seed"] / 60:.1f} min | {r["machine"]}, '
+        + (f'{r["mean_seconds_per_seed"] / 60:.1f} min'
+           if r['mean_seconds_per_seed'] else '—')
+        + f' | {r["machine"]}, '
         f'{r["date"]} | `{r["command"]}` |')
   return '\n'.join(lines)
 
