@@ -130,14 +130,19 @@ def run_row(name: str, row: Row) -> dict:
   record = dict(
       row=name, **dataclasses.asdict(row), seeds=FLAGS.seeds,
       per_seed=per_seed, summary=summary,
-      mean_seconds_per_seed=float(np.mean([s['seconds'] for s in per_seed])),
+      mean_seconds_per_seed=float(np.mean([s['seconds'] for s in per_seed])))
+  return write_record(record, f'--rows={name} --seeds={FLAGS.seeds}')
+
+
+def write_record(record: dict, arguments: str) -> dict:
+  """Adds provenance and writes experiments/results/results_<row>.json."""
+  record.update(
       date=datetime.date.today().isoformat(),
-      command=f'python experiments/results_table.py --rows={name} '
-              f'--seeds={FLAGS.seeds}',
+      command=f'python experiments/results_table.py {arguments}',
       machine=f'{common.cpu_model()}, {os.cpu_count()} cores',
       backend=jax.default_backend(), jax=jax.__version__)
   path = os.path.join(common.REPO, 'experiments', 'results',
-                      f'results_{name}.json')
+                      f'results_{record["row"]}.json')
   with open(path, 'w') as f:
     json.dump(record, f, indent=2)
   print('wrote', path)
@@ -167,16 +172,9 @@ def reference_row(name: str, row: Row) -> dict:
       '(the floor)', config=f'{dataset} test split', metrics=row.metrics,
       baseline='', target='', overrides=[], seeds=1, per_seed=[values],
       summary={m: dict(mean=float(values[m]), std=0.0) for m in row.metrics},
-      mean_seconds_per_seed=0.0, date=datetime.date.today().isoformat(),
-      command=f'python experiments/results_table.py --reference={name}',
-      machine=f'{common.cpu_model()}, {os.cpu_count()} cores',
-      backend=jax.default_backend(), jax=jax.__version__)
-  path = os.path.join(common.REPO, 'experiments', 'results',
-                      f'results_{name}_reference.json')
-  with open(path, 'w') as f:
-    json.dump(record, f, indent=2)
+      mean_seconds_per_seed=0.0)
   print(record['row'], values)
-  return record
+  return write_record(record, f'--reference={name}')
 
 
 def target_met(record: dict) -> str:
