@@ -105,8 +105,8 @@ def evaluate_workdir(workdir: str, metrics: list[str] | None = None,
   if not names:
     raise GanJaxError(
         'no metric applies without a feature network: pass --metrics and '
-        '--classifier=<dir from python -m gan_jax.classifier> or '
-        '--inception=<weights>')
+        '--classifier=<dir from python -m gan_jax.classifier>, '
+        '--inception=<weights>, or --features=identity (raw pixels)')
   evaluator.check(names)
   state = train.restore_latest(experiment, workdir)
   if state is None:
