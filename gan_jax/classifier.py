@@ -28,7 +28,6 @@ import flax.linen as nn
 from flax import serialization
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 import optax
 
@@ -199,10 +198,11 @@ def _check_leaf(expected, got):
 def labelled_images(dataset_name: str, split: str, resolution: int
                     ) -> tuple[np.ndarray, np.ndarray]:
   """(images in [-1, 1], labels) of a labelled single-domain dataset."""
-  from gan_jax import input_pipeline  # pylint: disable=g-import-not-at-top
-  config = ml_collections.ConfigDict(dict(
-      name=dataset_name, split=split, resolution=resolution, channels=1,
-      crop_size=0, data_dir=None, num_examples=0))
+  # pylint: disable=g-import-not-at-top
+  from gan_jax import config_lib, input_pipeline
+  config = config_lib.default_config().dataset
+  config.update(dict(name=dataset_name, split=split, resolution=resolution,
+                     channels=1))
   dataset = input_pipeline.load_dataset(config)
   source = dataset.domains['x']
   if not dataset.num_classes:

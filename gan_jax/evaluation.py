@@ -103,6 +103,7 @@ class Evaluator:
     self._classifier = None
     self._feature_fn = None
     self._sample = None
+    self._translation_task = None   # (jitted G, held-out a, target)
 
   # --- checks -------------------------------------------------------------------
 
@@ -158,15 +159,12 @@ class Evaluator:
                             f'no such file. {inception.WEIGHTS_HELP}')
 
   def feature_kind(self) -> str:
+    """`config.eval.features` with 'auto' resolved (validated with the config)."""
     kind = self.eval.features
     if kind == 'auto':
       if len(self.dataset.example_shape) == 1:
         return 'identity'
       return 'inception' if self.eval.inception else 'classifier'
-    if kind not in ('identity', 'classifier', 'inception'):
-      raise ConfigError(f'config.eval.features={kind!r} is invalid: expected '
-                        "one of ['auto', 'identity', 'classifier', "
-                        "'inception']")
     return kind
 
   # --- pieces ---------------------------------------------------------------------
@@ -183,9 +181,7 @@ class Evaluator:
       kind = self.feature_kind()
       if kind == 'identity':
         self._feature_fn = lambda x: np.asarray(x).reshape(len(x), -1)
-      elif kind == 'classifier':
-        self.classifier.check_shape(self.dataset.example_shape,
-                                    'the dataset\'s examples')
+      elif kind == 'classifier':    # shape checked by `check`
         self._feature_fn = lambda x: self.classifier.features(
             x, self.eval.batch_size)
       else:
@@ -200,13 +196,16 @@ class Evaluator:
       self._sample = jax.jit(self.gan.sample)
     key = jax.random.PRNGKey(self.eval.seed)
     batch = self.eval.batch_size
-    chunks = []
-    for index, start in enumerate(range(0, self.eval.num_samples, batch)):
+    chunks, count, index = [], 0, 0
+    # A conditional batch holds whole rows of classes, so it may fall a few
+    # samples short of `batch`: draw until there are enough.
+    while count < self.eval.num_samples:
       inputs = self.gan.sample_inputs(jax.random.fold_in(key, index), batch)
       images = self._sample(params, model_state, inputs)
       chunks.append({'x': np.asarray(images),
                      **({'label': np.asarray(inputs['label'])}
                         if 'label' in inputs else {})})
+      count, index = count + len(images), index + 1
     return {name: np.concatenate([c[name] for c in chunks])[
         :self.eval.num_samples] for name in chunks[0]}
 
@@ -285,12 +284,15 @@ class Evaluator:
         metrics_lib.stacked_mode(labels.reshape(n, c)), 1000)
 
   def _translation_error(self, params) -> dict[str, float]:
-    test = self.config.dataset.copy_and_resolve_references()
-    test.split = 'test'
-    held_out = input_pipeline.load_dataset(test)
-    a, target = held_out.examples(len(held_out), 'a'), held_out.examples(
-        len(held_out), 'b')
-    translate = jax.jit(lambda p, x: self.gan.apply_generator(p, 'G', x))
+    if self._translation_task is None:   # loaded and compiled once per run
+      test = self.config.dataset.copy_and_resolve_references()
+      test.split = 'test'
+      held_out = input_pipeline.load_dataset(test)
+      self._translation_task = (
+          jax.jit(lambda p, x: self.gan.apply_generator(p, 'G', x)),
+          held_out.examples(len(held_out), 'a'),
+          held_out.examples(len(held_out), 'b'))
+    translate, a, target = self._translation_task
     return translation_error(np.asarray(translate(params, a)), target)
 
 

@@ -60,10 +60,6 @@ def differing_fields(configs: Sequence[ml_collections.ConfigDict]) -> list:
                 if any(f.get(k) != flat[0][k] for f in flat[1:]))
 
 
-def can_share_a_program(configs: Sequence[ml_collections.ConfigDict]) -> bool:
-  return all(f in VECTORIZABLE for f in differing_fields(configs))
-
-
 @dataclasses.dataclass(frozen=True)
 class Population:
   """Members that differ only in `fields`, with their values per member."""
@@ -85,10 +81,6 @@ class Population:
           'population (gan_jax.sweep runs the others one after another)')
     values = {f: np.asarray([flatten(m)[f] for m in members]) for f in fields}
     return cls(tuple(members), tuple(names), tuple(fields), values)
-
-  @property
-  def size(self) -> int:
-    return len(self.members)
 
   def _build(self, values: dict, data_shape, num_classes):
     """Config, variant and optimizers of one member with `values` set."""

@@ -268,9 +268,9 @@ def _train(config: ml_collections.ConfigDict, workdir: str,
   shape, num_classes = dataset.example_shape, dataset.num_classes
   members = population.members if population else [config]
   mesh = make_mesh(config)
-  evaluator = evaluation.Evaluator(config, dataset, gan, workdir)
 
   workdir = prepare_workdir(workdir)
+  evaluator = evaluation.Evaluator(config, dataset, gan, workdir)
   is_host0 = jax.process_index() == 0
   checkpointer = checkpoint.Checkpointer(os.path.join(workdir, 'checkpoints'),
                                          config.keep_checkpoints)

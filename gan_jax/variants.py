@@ -341,6 +341,10 @@ def build(config: ml_collections.ConfigDict, data_shape: tuple[int, ...],
       raise config_lib.ConfigError(
           f'config.loss.name={config.loss.name!r} is not supported by '
           "cyclegan: expected 'least_squares' (the paper's adversarial loss)")
+    if config.model.pack > 1:
+      raise config_lib.ConfigError(
+          f'config.model.pack={config.model.pack} is not supported by '
+          'cyclegan (its PatchGANs judge one image each): set model.pack=1')
     generator, discriminator = models.build(config.model, data_shape)
     return CycleGAN(generator, discriminator, config.loss, config.pool_size)
   conditional = config.model.get('conditional', False)
