@@ -4,7 +4,7 @@ r"""DCGAN (Radford et al. 2015) on the embedded digits by default.
   python -m gan_jax.main --config=configs/dcgan.py:res=64,channels=3 ...
 
 Arguments (after the colon): res (resolution: 28, 32, 64, ...), channels
-(1 or 3), dataset (a dataset name, see gan_jax.input_pipeline), loss.
+(1 or 3), dataset (a dataset name, see gan_jax.data.sources), loss.
 """
 
 from gan_jax import config_lib

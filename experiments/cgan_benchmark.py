@@ -21,10 +21,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gan_jax import classifier  # pylint: disable=wrong-import-position
-from gan_jax import input_pipeline  # pylint: disable=wrong-import-position
-from gan_jax import train  # pylint: disable=wrong-import-position
-from gan_jax import train_step as train_step_lib  # pylint: disable=wrong-import-position
+from gan_jax.eval import classifier as classifier_lib
+from gan_jax.data import sources
+from gan_jax.training import experiment as experiment_lib
+from gan_jax.training import loop
+from gan_jax.core import state as state_lib
 
 flags.DEFINE_enum('dataset', 'mnist', ['mnist', 'digits'], 'Real data.')
 flags.DEFINE_integer('steps', 3000, 'cGAN train steps.')
@@ -40,7 +41,7 @@ def real_data(dataset_config, split: str):
   dataset_config = dataset_config.copy_and_resolve_references()
   if FLAGS.dataset == 'mnist':
     dataset_config.split = split
-  dataset = input_pipeline.load_dataset(dataset_config)
+  dataset = sources.load_dataset(dataset_config)
   images = dataset.examples(len(dataset))
   labels = dataset.domains['x'].arrays['label']
   if FLAGS.dataset == 'digits':   # no official split: hold out the tail
@@ -61,21 +62,21 @@ def main(argv):
 
   train_x, train_y = real_data(config.dataset, 'train')
   test_x, test_y = real_data(config.dataset, 'test')
-  judge = classifier.train_classifier(train_x, train_y, 10,
+  judge = classifier_lib.train_classifier(train_x, train_y, 10,
                                       steps=FLAGS.classifier_steps)
   classifier_accuracy = float(np.mean(judge.predict(test_x) == test_y))
   print(f'classifier accuracy on held-out real {FLAGS.dataset}: '
         f'{classifier_accuracy:.4f}', flush=True)
 
   gan_start = time.perf_counter()
-  state = train.train_and_evaluate(config, FLAGS.workdir)
+  state = loop.train_and_evaluate(config, FLAGS.workdir)
   gan_seconds = time.perf_counter() - gan_start
-  gan = train.setup(config).gan
+  gan = experiment_lib.setup(config).gan
 
   labels = jnp.repeat(jnp.arange(10), FLAGS.per_class)
   z = jax.random.normal(jax.random.PRNGKey(123), (len(labels),
                                                   config.model.latent_dim))
-  samples = jax.jit(gan.sample)(train_step_lib.sample_params(state),
+  samples = jax.jit(gan.sample)(state_lib.sample_params(state),
                                 state.generator.model_state,
                                 {'z': z, 'label': labels})
   predicted = judge.predict(np.asarray(samples))

@@ -122,11 +122,12 @@ def check_against_pytorch(config, torch_dcgan, torch, steps: int = 3,
   """
   # pylint: disable=g-import-not-at-top
   import numpy as np
-  from gan_jax import input_pipeline, train
-  from gan_jax import train_step as train_step_lib
+  from gan_jax.core import train_step as train_step_lib
+  from gan_jax.data import batching
+  from gan_jax.training import experiment as experiment_lib
   # pylint: enable=g-import-not-at-top
-  exp = train.setup(config)
-  batch = next(input_pipeline.batches(exp.dataset, config.batch_size, seed))
+  exp = experiment_lib.setup(config)
+  batch = next(batching.batches(exp.dataset, config.batch_size, seed))
   z = np.random.RandomState(seed).randn(
       config.batch_size, config.model.latent_dim).astype(np.float32)
   # The variant's one source of latent noise, fixed to `z` for this check.

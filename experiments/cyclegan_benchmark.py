@@ -18,9 +18,10 @@ import common  # experiments/common.py: puts the repo on sys.path
 import jax
 import numpy as np
 
-from gan_jax import evaluation  # pylint: disable=wrong-import-position
-from gan_jax import input_pipeline  # pylint: disable=wrong-import-position
-from gan_jax import train  # pylint: disable=wrong-import-position
+from gan_jax.eval import evaluator as evaluator_lib
+from gan_jax.data import sources
+from gan_jax.training import experiment as experiment_lib
+from gan_jax.training import loop
 
 flags.DEFINE_integer('steps', 1500, 'CycleGAN train steps.')
 flags.DEFINE_integer('features', 32, 'Base width of G and D.')
@@ -31,7 +32,7 @@ FLAGS = flags.FLAGS
 
 
 def translation_error(translated: np.ndarray, target: np.ndarray):
-  error = evaluation.translation_error(translated, target)
+  error = evaluator_lib.translation_error(translated, target)
   return error['translation_mae'], error['translation_psnr']
 
 
@@ -43,10 +44,10 @@ def main(argv):
   config.checkpoint_every_steps = FLAGS.steps
   test = config.dataset.copy_and_resolve_references()
   test.split = 'test'
-  held_out = input_pipeline.load_dataset(test)
+  held_out = sources.load_dataset(test)
   a, target = held_out.examples(1000, 'a'), held_out.examples(1000, 'b')
 
-  experiment = train.setup(config)
+  experiment = experiment_lib.setup(config)
   gan = experiment.gan
   translate = jax.jit(lambda params, x: gan.apply_generator(params, 'G', x))
   before = translation_error(
@@ -54,7 +55,7 @@ def main(argv):
       target)
   identity = translation_error(a, target)
   start = time.perf_counter()
-  state = train.train_and_evaluate(config, FLAGS.workdir)
+  state = loop.train_and_evaluate(config, FLAGS.workdir)
   seconds = time.perf_counter() - start
   after = translation_error(np.asarray(translate(state.generator.params, a)),
                             target)

@@ -23,9 +23,10 @@ import jax
 import numpy as np
 from PIL import Image
 
-from gan_jax import input_pipeline  # pylint: disable=wrong-import-position
-from gan_jax import train  # pylint: disable=wrong-import-position
-from gan_jax import train_step as train_step_lib  # pylint: disable=wrong-import-position
+from gan_jax.data import batching
+from gan_jax.data import sources
+from gan_jax.training import experiment as experiment_lib
+from gan_jax.core import train_step as train_step_lib
 
 flags.DEFINE_integer('batches', 30, 'Batches read per loader measurement.')
 flags.DEFINE_integer('steps', 5, 'Train steps per timing of the step.')
@@ -45,12 +46,12 @@ def loader_rate(dataset, batch_size: int, num_workers: int = 0) -> float:
   """Median examples/s over 3 passes of FLAGS.batches host batches."""
   rates = []
   for attempt in range(3):
-    it = input_pipeline.batches(dataset, batch_size, seed=attempt,
-                                start=attempt * FLAGS.batches,
+    it = batching.batches(dataset, batch_size, seed=attempt,
+                          start=attempt * FLAGS.batches,
                                 num_workers=num_workers)
     if num_workers:   # workers start lazily: exclude their start-up
       first = next(it)
-      expected = next(input_pipeline.batches(
+      expected = next(batching.batches(
           dataset, batch_size, seed=attempt, start=attempt * FLAGS.batches))
       assert np.array_equal(first['x'], expected['x']), 'workers changed data'
     start = time.perf_counter()
@@ -62,8 +63,8 @@ def loader_rate(dataset, batch_size: int, num_workers: int = 0) -> float:
 
 def step_rate(config) -> float:
   """Median examples/s of the jitted DCGAN train step (after compiling)."""
-  exp = train.setup(config)
-  batch = jax.device_put(next(input_pipeline.batches(
+  exp = experiment_lib.setup(config)
+  batch = jax.device_put(next(batching.batches(
       exp.dataset, exp.step_batch_size, config.seed)))
   step = jax.jit(train_step_lib.make_train_step(exp.gan, exp.g_tx, exp.d_tx),
                  donate_argnums=0)
@@ -92,7 +93,7 @@ def main(argv):
                             channels=3)),
     ]
     for label, config in cases:
-      dataset = input_pipeline.load_dataset(config.dataset)
+      dataset = sources.load_dataset(config.dataset)
       # Loaders first: XLA's CPU threads stay busy for a while after steps.
       loaders = {w: loader_rate(dataset, config.batch_size, w) for w in (0, 2)}
       consumed = step_rate(config)

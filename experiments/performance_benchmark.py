@@ -30,10 +30,10 @@ import common  # experiments/common.py: puts the repo on sys.path
 import jax
 import numpy as np
 
-from gan_jax import input_pipeline  # pylint: disable=wrong-import-position
+from gan_jax.data import batching
 from gan_jax import sweep  # pylint: disable=wrong-import-position
-from gan_jax import train  # pylint: disable=wrong-import-position
-from gan_jax import train_step as train_step_lib  # pylint: disable=wrong-import-position
+from gan_jax.training import experiment as experiment_lib
+from gan_jax.core import train_step as train_step_lib
 
 flags.DEFINE_integer('repeats', 5, 'Timed repetitions per case and side.')
 flags.DEFINE_integer('steps', 5, 'Train steps per repetition.')
@@ -81,12 +81,12 @@ class JaxSide:
   """gan_jax's compiled step (n steps per dispatch) on a fixed batch."""
 
   def __init__(self, config):
-    exp = train.setup(config)
+    exp = experiment_lib.setup(config)
     n = config.steps_per_dispatch
     self.steps_per_call = n
     self.batch_size = exp.step_batch_size
-    batches = jax.device_put(next(input_pipeline.stack_batches(
-        input_pipeline.batches(exp.dataset, exp.step_batch_size, 0), [n])))
+    batches = jax.device_put(next(batching.stack_batches(
+        batching.batches(exp.dataset, exp.step_batch_size, 0), [n])))
     step = jax.jit(train_step_lib.scan_steps(train_step_lib.make_train_step(
         exp.gan, exp.g_tx, exp.d_tx,
         d_steps_per_g_step=config.d_steps_per_g_step,

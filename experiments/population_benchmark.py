@@ -19,11 +19,11 @@ from absl import flags
 import common  # experiments/common.py: puts the repo on sys.path
 import jax
 
-from gan_jax import input_pipeline  # pylint: disable=wrong-import-position
-from gan_jax import population as population_lib  # pylint: disable=wrong-import-position
+from gan_jax.data import batching
+from gan_jax.training import population as population_lib  # pylint: disable=wrong-import-position
 from gan_jax import sweep  # pylint: disable=wrong-import-position
-from gan_jax import train  # pylint: disable=wrong-import-position
-from gan_jax import train_step as train_step_lib  # pylint: disable=wrong-import-position
+from gan_jax.training import experiment as experiment_lib
+from gan_jax.core import train_step as train_step_lib
 
 flags.DEFINE_list('sizes', ['1', '4', '8', '16'], 'Population sizes K.')
 flags.DEFINE_integer('steps', 3, 'Train steps per repetition.')
@@ -47,9 +47,9 @@ def time_step(compiled, state, batch):
 def main(argv):
   del argv
   base = common.dcgan_config(28, 64)
-  exp = train.setup(base)
+  exp = experiment_lib.setup(base)
   shape, classes = exp.dataset.example_shape, exp.dataset.num_classes
-  batch = jax.device_put(next(input_pipeline.batches(exp.dataset, 64, 0)))
+  batch = jax.device_put(next(batching.batches(exp.dataset, 64, 0)))
   single = jax.jit(train_step_lib.make_train_step(exp.gan, exp.g_tx,
                                                   exp.d_tx), donate_argnums=0)
   single_s = time_step(single.lower(exp.initial_state, batch).compile(),

@@ -24,9 +24,9 @@ from absl import flags
 import common  # experiments/common.py: puts the repo on sys.path
 import jax
 
-from gan_jax import input_pipeline  # pylint: disable=wrong-import-position
-from gan_jax import train  # pylint: disable=wrong-import-position
-from gan_jax import train_step as train_step_lib  # pylint: disable=wrong-import-position
+from gan_jax.data import batching
+from gan_jax.training import experiment as experiment_lib
+from gan_jax.core import train_step as train_step_lib
 
 flags.DEFINE_integer('resolution', 28, 'DCGAN resolution.')
 flags.DEFINE_integer('batch_size', 128, 'Batch size.')
@@ -44,8 +44,8 @@ CPU_OPTIONS = {
 def main(argv):
   del argv
   config = common.dcgan_config(FLAGS.resolution, FLAGS.batch_size)
-  exp = train.setup(config)
-  batch = jax.device_put(next(input_pipeline.batches(
+  exp = experiment_lib.setup(config)
+  batch = jax.device_put(next(batching.batches(
       exp.dataset, FLAGS.batch_size, 0)))
   # Not donated: every compiled variant starts from the same initial state.
   step = jax.jit(train_step_lib.make_train_step(exp.gan, exp.g_tx, exp.d_tx))

@@ -4,7 +4,7 @@ r"""The results table of docs/results.md: each row trained over several seeds.
   python experiments/results_table.py --rows=all --seeds=5
 
 Each row is a shipped config (plus the overrides listed with it) trained once
-per seed with `gan_jax.train.train_and_evaluate`; its metrics are the
+per seed with `gan_jax.training.loop.train_and_evaluate`; its metrics are the
 `eval/*` values the run's in-training evaluation logged at the last step
 (`final_metrics.json`), so a row is reproduced by its config alone. The
 script writes experiments/results/results_<row>.json (per-seed values, mean,
@@ -31,7 +31,7 @@ import jax
 import numpy as np
 
 from gan_jax import config_lib  # pylint: disable=wrong-import-position
-from gan_jax import train  # pylint: disable=wrong-import-position
+from gan_jax.training import loop
 
 FASHION = '/usr/share/datasets/fashion-mnist'
 _FEATURE_EVALS = ('fid', 'kid', 'precision_recall', 'density_coverage')
@@ -117,7 +117,7 @@ def run_row(name: str, row: Row) -> dict:
   for seed in range(FLAGS.seeds):
     workdir = os.path.join(FLAGS.workdir, name, f'seed_{seed}')
     start = time.perf_counter()
-    train.train_and_evaluate(row_config(row, seed), workdir)
+    loop.train_and_evaluate(row_config(row, seed), workdir)
     seconds = time.perf_counter() - start
     with open(os.path.join(workdir, 'final_metrics.json')) as f:
       final = json.load(f)
@@ -152,8 +152,8 @@ def write_record(record: dict, arguments: str) -> dict:
 def reference_row(name: str, row: Row) -> dict:
   """The floor of a domain row: real test images against the real training
   images the runs are compared with, same features and sample counts."""
-  from gan_jax import classifier as classifier_lib  # pylint: disable=g-import-not-at-top
-  from gan_jax import metrics  # pylint: disable=g-import-not-at-top
+  from gan_jax.eval import classifier as classifier_lib
+  from gan_jax.eval import metrics  # pylint: disable=g-import-not-at-top
   config = row_config(row, 0)
   dataset = config.dataset.name
   judge = classifier_lib.load(config.eval.classifier)

@@ -15,9 +15,9 @@ from absl import flags
 import common  # experiments/common.py: puts the repo on sys.path
 import jax
 
-from gan_jax import input_pipeline  # pylint: disable=wrong-import-position
-from gan_jax import train  # pylint: disable=wrong-import-position
-from gan_jax import train_step as train_step_lib  # pylint: disable=wrong-import-position
+from gan_jax.data import batching
+from gan_jax.training import experiment as experiment_lib
+from gan_jax.core import train_step as train_step_lib
 
 flags.DEFINE_integer('repeats', 3, 'Timed calls per form.')
 FLAGS = flags.FLAGS
@@ -25,7 +25,7 @@ FLAGS = flags.FLAGS
 
 def main(argv):
   del argv
-  exp = train.setup(common.dcgan_config(28, 128, channels=1))
+  exp = experiment_lib.setup(common.dcgan_config(28, 128, channels=1))
   step = train_step_lib.make_train_step(exp.gan, exp.g_tx, exp.d_tx)
   forms = {
       'direct': (1, lambda s, b: step(s, jax.tree.map(lambda x: x[0], b))),
@@ -36,8 +36,8 @@ def main(argv):
   }
   results = []
   for name, (n, fn) in forms.items():
-    batches = jax.device_put(next(input_pipeline.stack_batches(
-        input_pipeline.batches(exp.dataset, 128, 0), [n])))
+    batches = jax.device_put(next(batching.stack_batches(
+        batching.batches(exp.dataset, 128, 0), [n])))
     compiled = jax.jit(fn).lower(exp.initial_state, batches).compile()
     state, _ = compiled(exp.initial_state, batches)
     jax.block_until_ready(state)

@@ -17,9 +17,9 @@ from absl import flags
 import common  # experiments/common.py: puts the repo on sys.path
 import jax
 
-from gan_jax import input_pipeline  # pylint: disable=wrong-import-position
-from gan_jax import train  # pylint: disable=wrong-import-position
-from gan_jax import train_step as train_step_lib  # pylint: disable=wrong-import-position
+from gan_jax.data import batching
+from gan_jax.training import experiment as experiment_lib
+from gan_jax.core import train_step as train_step_lib
 
 flags.DEFINE_integer('repeats', 5, 'Timed repetitions per method and case.')
 flags.DEFINE_integer('steps', 10, 'Train steps per repetition.')
@@ -31,8 +31,8 @@ METHODS = ('transpose', 'subpixel')
 
 def prepare(config):
   """A compiled step, a state and a batch; returns (step_fn, state, batch, s)."""
-  exp = train.setup(config)
-  batch = jax.device_put(next(input_pipeline.batches(
+  exp = experiment_lib.setup(config)
+  batch = jax.device_put(next(batching.batches(
       exp.dataset, exp.step_batch_size, config.seed)))
   step = jax.jit(train_step_lib.make_train_step(exp.gan, exp.g_tx, exp.d_tx),
                  donate_argnums=0)

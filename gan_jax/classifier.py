@@ -1,254 +1,69 @@
-r"""Small CNN classifiers that gan_jax trains itself, to judge samples offline.
-
-They label generated images (conditional accuracy, Stacked MNIST modes) and
-give domain features for FID/KID and precision/recall without any downloaded
-weights. Build one per dataset with one command:
+r"""Builds a domain classifier that evaluation uses to judge samples offline.
 
   python -m gan_jax.classifier --dataset=idx:../shared/data/mnist \
       --out=classifiers/mnist
   python -m gan_jax.classifier \
       --dataset=idx:/usr/share/datasets/fashion-mnist --out=classifiers/fashion
 
-It trains on split 'train', reports accuracy on split 'test', and writes
-`<out>/params.msgpack` and `<out>/classifier.json` (shape, classes, test
-accuracy, the command). The directory is replaced only once the new one is
-complete, so an interrupted build never leaves a broken classifier.
+It trains `gan_jax.eval.classifier.SmallCNN` on split 'train', reports
+accuracy on split 'test', and writes `<out>/params.msgpack` and
+`<out>/classifier.json` (shape, classes, test accuracy, the command). The
+directory is replaced only once the new one is complete.
 """
 
-from __future__ import annotations
-
-import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 
-import flax.linen as nn
-from flax import serialization
-import jax
-import jax.numpy as jnp
+from absl import app
+from absl import flags
 import numpy as np
-import optax
 
-from gan_jax.errors import CheckpointError
+from gan_jax.errors import GanJaxError
+from gan_jax.eval import classifier as classifier_lib
 
-_PARAMS_FILE = 'params.msgpack'
-_META_FILE = 'classifier.json'
-
-
-class SmallCNN(nn.Module):
-  """(N, H, W, C) in [-1, 1] -> (N, num_classes) logits.
-
-  Two blocks of two 3x3 convolutions and 2x2 max-pooling, then a 256-unit
-  dense layer: `features` (the dense layer's output) are the domain features
-  for FID-like metrics.
-  """
-  num_classes: int = 10
-
-  @nn.compact
-  def __call__(self, x: jax.Array, features: bool = False) -> jax.Array:
-    for width in (32, 64):
-      x = nn.relu(nn.Conv(width, (3, 3))(x))
-      x = nn.relu(nn.Conv(width, (3, 3))(x))
-      x = nn.max_pool(x, (2, 2), (2, 2))
-    x = nn.relu(nn.Dense(256)(x.reshape((x.shape[0], -1))))
-    if features:
-      return x
-    return nn.Dense(self.num_classes)(x)
+FLAGS = flags.FLAGS
+flags.DEFINE_string('dataset', 'idx:../shared/data/mnist',
+                    'A labelled dataset with train and test splits.')
+flags.DEFINE_string('out', None, 'Directory to write the classifier to.')
+flags.DEFINE_integer('resolution', 28, 'Image resolution it classifies.')
+flags.DEFINE_integer('steps', 4000, 'Training steps (batch 128).')
+flags.DEFINE_integer('seed', 0, 'Seed.')
+flags.mark_flags_as_required(['out'])
 
 
-class Classifier:
-  """A trained SmallCNN: labels and features of images in [-1, 1]."""
-
-  def __init__(self, model: SmallCNN, params, input_shape: tuple[int, ...],
-               meta: dict | None = None):
-    self.model = model
-    self.params = params
-    self.input_shape = tuple(input_shape)
-    self.meta = meta or {}
-    self._logits = jax.jit(lambda p, x: model.apply(p, x))
-    self._features = jax.jit(lambda p, x: model.apply(p, x, features=True))
-
-  @property
-  def num_classes(self) -> int:
-    return self.model.num_classes
-
-  def check_shape(self, shape: tuple[int, ...], what: str) -> None:
-    """Raises CheckpointError unless images of `shape` fit the classifier."""
-    if tuple(shape) != self.input_shape:
-      raise CheckpointError(
-          f'{what} are {tuple(shape)} images but the classifier '
-          f'{self.meta.get("path", "")} was trained on {self.input_shape}: '
-          'build one at this resolution (python -m gan_jax.classifier '
-          '--resolution=...)')
-
-  def _batched(self, fn, images: np.ndarray, batch_size: int) -> np.ndarray:
-    return np.concatenate([np.asarray(fn(self.params,
-                                         images[i:i + batch_size]))
-                           for i in range(0, len(images), batch_size)])
-
-  def logits(self, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    return self._batched(self._logits, images, batch_size)
-
-  def predict(self, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """The predicted class of every image."""
-    return self.logits(images, batch_size).argmax(-1)
-
-  def features(self, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """(N, 256) penultimate features."""
-    return self._batched(self._features, images, batch_size)
-
-
-def train_classifier(images: np.ndarray, labels: np.ndarray, num_classes: int,
-                     steps: int = 4000, batch_size: int = 128,
-                     learning_rate: float = 1e-3, seed: int = 0) -> Classifier:
-  """Trains SmallCNN: Adam with cosine decay, random shifts of up to 2 px.
-
-  Args:
-    images: (N, H, W, C) float in [-1, 1].
-    labels: (N,) int class labels.
-    num_classes: number of classes.
-    steps, batch_size, learning_rate, seed: the training run.
-  """
-  model = SmallCNN(num_classes)
-  key = jax.random.PRNGKey(seed)
-  params = jax.jit(model.init)(key, jnp.zeros((1,) + images.shape[1:]))
-  tx = optax.adam(optax.cosine_decay_schedule(learning_rate, steps))
-  opt_state = tx.init(params)
-
-  @jax.jit
-  def step(params, opt_state, x, y, i):
-    # Shift each image by its own offset: background (-1) fills the edge.
-    shifts = jax.random.randint(jax.random.fold_in(key, i), (len(x), 2), -2, 3)
-    x = jax.vmap(lambda image, s: jnp.roll(image, s, axis=(0, 1)))(x, shifts)
-
-    def loss_fn(params):
-      logits = model.apply(params, x)
-      return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
-
-    grads = jax.grad(loss_fn)(params)
-    updates, opt_state = tx.update(grads, opt_state, params)
-    return optax.apply_updates(params, updates), opt_state
-
-  rng = np.random.default_rng(seed)
-  for i in range(steps):
-    idx = rng.integers(0, len(images), batch_size)
-    params, opt_state = step(params, opt_state, images[idx], labels[idx], i)
-  return Classifier(model, params, images.shape[1:])
-
-
-def save(classifier: Classifier, directory: str, meta: dict) -> None:
-  """Writes the classifier to `directory`, replacing it only when complete."""
-  directory = os.path.abspath(directory)
-  parent = os.path.dirname(directory)
-  os.makedirs(parent, exist_ok=True)
-  staging = tempfile.mkdtemp(prefix='.classifier_', dir=parent)
-  with open(os.path.join(staging, _PARAMS_FILE), 'wb') as f:
-    f.write(serialization.to_bytes(classifier.params))
-  meta = dict(meta, num_classes=classifier.num_classes,
-              input_shape=list(classifier.input_shape))
-  with open(os.path.join(staging, _META_FILE), 'w') as f:
-    json.dump(meta, f, indent=2)
-  if os.path.exists(directory):
-    old = directory + '.old'
-    shutil.rmtree(old, ignore_errors=True)
-    os.replace(directory, old)
-    os.replace(staging, directory)
-    shutil.rmtree(old)
-  else:
-    os.replace(staging, directory)
-
-
-def load(directory: str) -> Classifier:
-  """Loads a classifier written by `save`.
-
-  Raises:
-    CheckpointError: if the directory is missing or its files are corrupt.
-  """
-  directory = os.path.abspath(os.path.expanduser(directory))
-  build = ('build one with: python -m gan_jax.classifier '
-           '--dataset=idx:../shared/data/mnist --out=<dir>')
-  try:
-    with open(os.path.join(directory, _META_FILE)) as f:
-      meta = json.load(f)
-    model = SmallCNN(int(meta['num_classes']))
-    shape = tuple(meta['input_shape'])
-    template = jax.eval_shape(model.init, jax.random.PRNGKey(0),
-                              jnp.zeros((1,) + shape))
-    with open(os.path.join(directory, _PARAMS_FILE), 'rb') as f:
-      params = serialization.from_bytes(template, f.read())
-    jax.tree.map(lambda t, p: _check_leaf(t.shape, np.shape(p)), template,
-                 params)
-  except FileNotFoundError as e:
-    raise CheckpointError(f'no classifier at {directory} ({e.filename} is '
-                          f'missing): {build}') from e
-  except Exception as e:  # json, msgpack and shape errors all mean corrupt
-    raise CheckpointError(f'the classifier in {directory} is unreadable '
-                          f'({type(e).__name__}: {e}): {build}') from e
-  meta['path'] = directory
-  return Classifier(model, params, shape, meta)
-
-
-def _check_leaf(expected, got):
-  if tuple(expected) != tuple(got):
-    raise ValueError(f'parameter of shape {got}, expected {expected}')
-
-
-def labelled_images(dataset_name: str, split: str, resolution: int
-                    ) -> tuple[np.ndarray, np.ndarray]:
-  """(images in [-1, 1], labels) of a labelled single-domain dataset."""
-  # pylint: disable=g-import-not-at-top
-  from gan_jax import config_lib, input_pipeline
-  config = config_lib.default_config().dataset
-  config.update(dict(name=dataset_name, split=split, resolution=resolution,
-                     channels=1))
-  dataset = input_pipeline.load_dataset(config)
-  source = dataset.domains['x']
-  if not dataset.num_classes:
-    raise CheckpointError(f'{dataset_name} has no labels to train on')
-  images = dataset.examples(len(source))
-  labels = np.array([source[i]['label'] for i in range(len(source))])
-  return images, labels
+def build(dataset: str, out: str, resolution: int, steps: int,
+          seed: int) -> dict:
+  """Trains, tests and saves a classifier; returns its metadata."""
+  start = time.perf_counter()
+  train_x, train_y = classifier_lib.labelled_images(dataset, 'train',
+                                                    resolution)
+  test_x, test_y = classifier_lib.labelled_images(dataset, 'test', resolution)
+  model = classifier_lib.train_classifier(train_x, train_y,
+                                          int(train_y.max()) + 1,
+                                          steps=steps, seed=seed)
+  accuracy = float(np.mean(model.predict(test_x) == test_y))
+  meta = dict(dataset=dataset, train_examples=len(train_x),
+              test_examples=len(test_x), test_accuracy=accuracy,
+              steps=steps, seed=seed,
+              seconds=round(time.perf_counter() - start, 1),
+              command=' '.join(['python -m gan_jax.classifier'] + sys.argv[1:]))
+  classifier_lib.save(model, out, meta)
+  return meta
 
 
 def main(argv):
-  from absl import flags  # pylint: disable=g-import-not-at-top
   del argv
-  flags_ = flags.FLAGS
-  start = time.perf_counter()
-  train_x, train_y = labelled_images(flags_.dataset, 'train',
-                                     flags_.resolution)
-  test_x, test_y = labelled_images(flags_.dataset, 'test', flags_.resolution)
-  model = train_classifier(train_x, train_y, int(train_y.max()) + 1,
-                           steps=flags_.steps, seed=flags_.seed)
-  accuracy = float(np.mean(model.predict(test_x) == test_y))
-  meta = dict(dataset=flags_.dataset, train_examples=len(train_x),
-              test_examples=len(test_x), test_accuracy=accuracy,
-              steps=flags_.steps, seed=flags_.seed,
-              seconds=round(time.perf_counter() - start, 1),
-              command=' '.join(['python -m gan_jax.classifier'] + sys.argv[1:]))
-  save(model, flags_.out, meta)
-  print(f'{flags_.dataset}: test accuracy {accuracy:.4f} on {len(test_x)} '
-        f'images ({len(train_x)} training images, {flags_.steps} steps, '
-        f'{meta["seconds"]:.0f} s). Saved to {os.path.abspath(flags_.out)}')
+  try:
+    meta = build(FLAGS.dataset, FLAGS.out, FLAGS.resolution, FLAGS.steps,
+                 FLAGS.seed)
+  except GanJaxError as e:
+    sys.exit(f'gan_jax.classifier: error: {e}')
+  print(f'{FLAGS.dataset}: test accuracy {meta["test_accuracy"]:.4f} on '
+        f'{meta["test_examples"]} images ({meta["train_examples"]} training '
+        f'images, {FLAGS.steps} steps, {meta["seconds"]:.0f} s). Saved to '
+        f'{os.path.abspath(FLAGS.out)}')
 
 
 if __name__ == '__main__':
-  from absl import app, flags  # pylint: disable=g-import-not-at-top,g-multiple-import
-  flags.DEFINE_string('dataset', 'idx:../shared/data/mnist',
-                      'A labelled dataset with train and test splits.')
-  flags.DEFINE_string('out', None, 'Directory to write the classifier to.')
-  flags.DEFINE_integer('resolution', 28, 'Image resolution it classifies.')
-  flags.DEFINE_integer('steps', 4000, 'Training steps (batch 128).')
-  flags.DEFINE_integer('seed', 0, 'Seed.')
-  flags.mark_flags_as_required(['out'])
-
-  def _run(argv):
-    from gan_jax.errors import GanJaxError  # pylint: disable=g-import-not-at-top
-    try:
-      main(argv)
-    except GanJaxError as e:
-      sys.exit(f'gan_jax.classifier: error: {e}')
-
-  app.run(_run)
+  app.run(main)

@@ -1,8 +1,12 @@
-"""User-facing errors: `gan_jax.main` prints their message and exits nonzero.
+"""User-facing errors: the commands print their message and exit nonzero.
 
 Each names what is wrong and what would be valid; none leaves a half-written
-workdir or a broken checkpoint behind.
+workdir or a broken checkpoint behind. This module imports nothing of
+gan_jax, so every component can raise these errors and check its own config
+section with `check`.
 """
+
+from typing import Any
 
 
 class GanJaxError(Exception):
@@ -27,3 +31,9 @@ class CheckpointError(GanJaxError):
 
 class NonFiniteLossError(GanJaxError, FloatingPointError):
   """A loss became NaN or Inf; training stops before saving the bad state."""
+
+
+def check(condition: bool, field: str, value: Any, valid: str) -> None:
+  """Raises ConfigError('config.<field>=<value> is invalid: expected <valid>')."""
+  if not condition:
+    raise ConfigError(f'config.{field}={value!r} is invalid: expected {valid}')

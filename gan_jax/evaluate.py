@@ -23,12 +23,13 @@ import jax
 import ml_collections
 
 from gan_jax import config_lib
-from gan_jax import evaluation
-from gan_jax import input_pipeline
-from gan_jax import summary
-from gan_jax import train
-from gan_jax import train_step as train_step_lib
+from gan_jax.core import state as state_lib
+from gan_jax.data import sources
+from gan_jax.data.sources import synthetic
 from gan_jax.errors import CheckpointError, GanJaxError, WorkdirError
+from gan_jax.eval import evaluator as evaluator_lib
+from gan_jax.training import experiment as experiment_lib
+from gan_jax.training import summary
 
 FLAGS = flags.FLAGS
 
@@ -68,15 +69,15 @@ def load_run_config(workdir: str) -> ml_collections.ConfigDict:
 
 
 def default_metrics(config: ml_collections.ConfigDict,
-                    evaluator: evaluation.Evaluator) -> list[str]:
+                    evaluator: evaluator_lib.Evaluator) -> list[str]:
   """The run's configured metrics, or the ones that apply to its data."""
   configured = [name for name, period in config.evals.items() if period]
   if configured:
     return configured
-  kind = input_pipeline.dataset_kind(config.dataset.name)
-  if config.model.name == 'cyclegan':
+  kind = sources.dataset_kind(config.dataset.name)
+  if evaluator.gan.kind == 'translation':
     return ['translation_error'] if kind == 'digits_unpaired' else []
-  if kind in ('gaussian_ring', 'gaussian_grid'):
+  if kind in synthetic.MIXTURES:
     return ['mode_coverage', 'fid', 'precision_recall']
   names = []
   if evaluator.feature_kind() == 'identity' or config.eval.classifier or (
@@ -98,8 +99,8 @@ def evaluate_workdir(workdir: str, metrics: list[str] | None = None,
   config = load_run_config(workdir)
   for name, value in (overrides or {}).items():
     config.eval[name] = value
-  experiment = train.setup(config)
-  evaluator = evaluation.Evaluator(config, experiment.dataset, experiment.gan,
+  experiment = experiment_lib.setup(config)
+  evaluator = evaluator_lib.Evaluator(config, experiment.dataset, experiment.gan,
                                    workdir)
   names = metrics or default_metrics(config, evaluator)
   if not names:
@@ -108,12 +109,12 @@ def evaluate_workdir(workdir: str, metrics: list[str] | None = None,
         '--classifier=<dir from python -m gan_jax.classifier>, '
         '--inception=<weights>, or --features=identity (raw pixels)')
   evaluator.check(names)
-  state = train.restore_latest(experiment, workdir)
+  state = experiment_lib.restore_latest(experiment, workdir)
   if state is None:
     raise CheckpointError(f'no checkpoint in {workdir}/checkpoints: train '
                           'first (python -m gan_jax.main ...)')
   step = int(state.step)
-  results = evaluator.evaluate(train_step_lib.sample_params(state),
+  results = evaluator.evaluate(state_lib.sample_params(state),
                                state.generator.model_state, names)
   if jax.process_index() == 0:
     os.makedirs(os.path.join(workdir, 'eval'), exist_ok=True)
@@ -137,14 +138,14 @@ def main(argv):
   except GanJaxError as e:
     sys.exit(f'gan_jax.evaluate: error: {e}')
   print(f'{FLAGS.workdir} at step {step}:')
-  print(evaluation.format_table(results))
+  print(evaluator_lib.format_table(results))
 
 
 if __name__ == '__main__':
   flags.DEFINE_string('workdir', None, 'The workdir of a training run.')
   flags.DEFINE_list('metrics', [], 'Metrics to compute (default: the run\'s '
                     f'config.evals, else what applies); any of '
-                    f'{", ".join(evaluation.METRICS)}.')
+                    f'{", ".join(evaluator_lib.METRICS)}.')
   flags.DEFINE_string('classifier', '', 'Overrides config.eval.classifier.')
   flags.DEFINE_string('inception', '', 'Overrides config.eval.inception.')
   flags.DEFINE_string('features', 'auto', 'Overrides config.eval.features.')

@@ -17,9 +17,9 @@ import jax
 from ml_collections import config_flags
 
 from gan_jax import config_lib
-from gan_jax import summary
-from gan_jax import train
 from gan_jax.errors import ConfigError, GanJaxError
+from gan_jax.training import loop
+from gan_jax.training import summary
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None,
@@ -105,7 +105,7 @@ def main(argv):
   except (OSError, GanJaxError) as e:
     sys.exit(f'gan_jax: error: --config: {e}')
   try:
-    train.train_and_evaluate(config, FLAGS.workdir)
+    loop.train_and_evaluate(config, FLAGS.workdir)
   except GanJaxError as e:
     # One clear message, no traceback, nonzero exit.
     sys.exit(f'gan_jax: error: {e}')

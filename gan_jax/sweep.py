@@ -38,12 +38,14 @@ from absl import flags
 from absl import logging
 import ml_collections
 
-from gan_jax import checkpoint
 from gan_jax import config_lib
-from gan_jax import population as population_lib
-from gan_jax import summary
-from gan_jax import train
 from gan_jax.errors import ConfigError, GanJaxError
+from gan_jax.training import checkpoint
+from gan_jax.training import experiment as experiment_lib
+from gan_jax.training import loop
+from gan_jax.training import population as population_lib
+from gan_jax.training import summary
+from gan_jax.training.workdir import prepare_workdir
 
 FLAGS = flags.FLAGS
 
@@ -148,7 +150,7 @@ def run(base: ml_collections.ConfigDict, sweep: list[dict], workdir: str,
   rows = []
   for j, group in enumerate(groups):
     directory = os.path.join(workdir, f'population_{j}')
-    train.train_population([configs[i] for i in group],
+    loop.train_population([configs[i] for i in group],
                            [names[i] for i in group], directory)
     for i in group:
       path = os.path.join(directory, 'members', names[i],
@@ -195,7 +197,7 @@ def export_member(base: ml_collections.ConfigDict, sweep: list[dict],
   index = names.index(name)
   j = next(j for j, group in enumerate(groups) if index in group)
   members = [configs[i] for i in groups[j]]
-  single = train.setup(configs[index])
+  single = experiment_lib.setup(configs[index])
   population = population_lib.Population.create(
       members, [names[i] for i in groups[j]])
   template = population.init(
@@ -211,7 +213,7 @@ def export_member(base: ml_collections.ConfigDict, sweep: list[dict],
   if single.initial_state.ema_params is None:
     state = state.replace(ema_params=None)   # this member runs without EMA
   step = int(state.step)
-  destination = train.prepare_workdir(destination)
+  destination = prepare_workdir(destination)
   target = checkpoint.Checkpointer(os.path.join(destination, 'checkpoints'),
                                    configs[index].keep_checkpoints)
   target.save(step, state)

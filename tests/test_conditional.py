@@ -10,10 +10,11 @@ from PIL import Image
 
 from conftest import apply_overrides, load_config
 from gan_jax import config_lib
-from gan_jax import input_pipeline
+from gan_jax.data import batching
 from gan_jax import models
-from gan_jax import train
-from gan_jax import train_step as train_step_lib
+from gan_jax.training import experiment as experiment_lib
+from gan_jax.training import loop
+from gan_jax.core import train_step as train_step_lib
 
 
 def tiny_cgan_config(arch='dcgan', **overrides):
@@ -87,7 +88,7 @@ def test_projection_discriminator_formula():
 
 
 def test_sample_inputs_one_row_per_class_fixed_noise_per_column():
-  exp = train.setup(tiny_cgan_config())
+  exp = experiment_lib.setup(tiny_cgan_config())
   inputs = exp.gan.sample_inputs(jax.random.PRNGKey(0), 20)
   labels = np.asarray(inputs['label']).reshape(10, 2)
   z = np.asarray(inputs['z']).reshape(10, 2, -1)
@@ -98,8 +99,8 @@ def test_sample_inputs_one_row_per_class_fixed_noise_per_column():
 
 @pytest.mark.parametrize('arch', ['dcgan', 'mlp'])
 def test_conditional_step_updates_the_label_pathways(arch):
-  exp = train.setup(tiny_cgan_config(arch))
-  batch = next(input_pipeline.batches(exp.dataset, exp.step_batch_size, 0))
+  exp = experiment_lib.setup(tiny_cgan_config(arch))
+  batch = next(batching.batches(exp.dataset, exp.step_batch_size, 0))
   step = jax.jit(train_step_lib.make_train_step(exp.gan, exp.g_tx, exp.d_tx))
   state, metrics = step(exp.initial_state, batch)
   assert np.isfinite(metrics['d_loss']) and np.isfinite(metrics['g_loss'])
@@ -114,13 +115,13 @@ def test_conditional_step_updates_the_label_pathways(arch):
 def test_cgan_run_writes_a_grid_with_a_row_per_class_and_resumes(tmp_path):
   workdir = str(tmp_path / 'run')
   config = tiny_cgan_config()
-  train.train_and_evaluate(config, workdir)
+  loop.train_and_evaluate(config, workdir)
   grid = Image.open(os.path.join(workdir, 'samples', 'step_000004.png'))
   # 10 rows x 2 columns of 16 px images with 2 px padding.
   assert grid.size == (2 * 18 + 2, 10 * 18 + 2)
   config.num_train_steps = 6
-  resumed = train.train_and_evaluate(config, workdir)
-  uninterrupted = train.train_and_evaluate(config, str(tmp_path / 'straight'))
+  resumed = loop.train_and_evaluate(config, workdir)
+  uninterrupted = loop.train_and_evaluate(config, str(tmp_path / 'straight'))
   for a, b in zip(jax.tree.leaves(resumed), jax.tree.leaves(uninterrupted)):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
@@ -130,4 +131,4 @@ def test_conditional_model_on_unlabelled_data_is_a_clear_error(tmp_path):
   config = tiny_cgan_config(**{'dataset.name': f'npz:{tmp_path / "x.npz"}'})
   with pytest.raises(config_lib.ConfigError,
                      match='conditional=True needs labelled data'):
-    train.setup(config)
+    experiment_lib.setup(config)

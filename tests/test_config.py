@@ -4,7 +4,7 @@ import pytest
 
 from conftest import load_config, tiny_dcgan_config
 from gan_jax import config_lib
-from gan_jax import train
+from gan_jax.training import experiment as experiment_lib
 
 
 def test_compact_argument_sets_typed_fields():
@@ -69,4 +69,4 @@ def test_validate_names_the_field_and_what_is_valid(field, value, message):
 ])
 def test_setup_rejects_what_the_pieces_cannot_do(overrides, message):
   with pytest.raises(config_lib.ConfigError, match=message):
-    train.setup(tiny_dcgan_config(**overrides))
+    experiment_lib.setup(tiny_dcgan_config(**overrides))

@@ -10,12 +10,16 @@ import pytest
 from PIL import Image
 
 from conftest import apply_overrides, load_config
-from gan_jax import checkpoint
+from gan_jax.training import checkpoint
 from gan_jax import config_lib
-from gan_jax import input_pipeline
+from gan_jax.data import batching
+from gan_jax.data import sources
+from gan_jax.data.sources import digits
 from gan_jax import models
-from gan_jax import train
-from gan_jax import train_step as train_step_lib
+from gan_jax.training import experiment as experiment_lib
+from gan_jax.training import loop
+from gan_jax.core import optim
+from gan_jax.core import train_step as train_step_lib
 
 
 def tiny_cyclegan_config(**overrides):
@@ -48,7 +52,7 @@ def test_network_shapes_and_block_rule(res, blocks, patches):
 
 
 def test_cycle_and_identity_losses_match_hand_computation():
-  exp = train.setup(tiny_cyclegan_config())
+  exp = experiment_lib.setup(tiny_cyclegan_config())
   gan = exp.gan
   rng = np.random.default_rng(0)
   batch = {k: jnp.asarray(rng.uniform(-1, 1, (2, 32, 32, 1)), jnp.float32)
@@ -69,8 +73,8 @@ def test_cycle_and_identity_losses_match_hand_computation():
 
 
 def test_one_step_updates_all_four_networks_their_optimizers_and_pools():
-  exp = train.setup(tiny_cyclegan_config())
-  batch = next(input_pipeline.batches(exp.dataset, exp.step_batch_size, 0))
+  exp = experiment_lib.setup(tiny_cyclegan_config())
+  batch = next(batching.batches(exp.dataset, exp.step_batch_size, 0))
   state = exp.initial_state
   new, metrics = jax.jit(train_step_lib.make_train_step(
       exp.gan, exp.g_tx, exp.d_tx))(state, batch)
@@ -90,8 +94,8 @@ def test_one_step_updates_all_four_networks_their_optimizers_and_pools():
 def test_learning_rate_is_constant_then_decays_linearly_to_zero():
   config = load_config('cyclegan')
   config.num_train_steps = 200
-  g_tx, _ = train_step_lib.make_optimizers(config)
-  schedule = train_step_lib.learning_rate_schedule(
+  g_tx, _ = optim.make_optimizers(config)
+  schedule = optim.learning_rate_schedule(
       config.optimizer.generator, config.num_train_steps)
   np.testing.assert_allclose([schedule(0), schedule(100), schedule(150),
                               schedule(200)], [2e-4, 2e-4, 1e-4, 0.0],
@@ -101,17 +105,17 @@ def test_learning_rate_is_constant_then_decays_linearly_to_zero():
 
 def test_embedded_task_domains_are_disjoint_and_test_split_is_paired():
   config = load_config('cyclegan').dataset
-  train_set = input_pipeline.load_dataset(config)
+  train_set = sources.load_dataset(config)
   a = train_set.domains['a'].arrays['image']
   b = train_set.domains['b'].arrays['image']
   assert len(a) == len(b) == 800
   # B is the transform of *other* digits: no A image maps onto its partner.
-  transformed = input_pipeline.digit_transform(a)
+  transformed = digits.digit_transform(a)
   assert not any(np.array_equal(transformed[i], b[i]) for i in range(800))
   config.split = 'test'
-  test_set = input_pipeline.load_dataset(config)
+  test_set = sources.load_dataset(config)
   np.testing.assert_array_equal(
-      input_pipeline.digit_transform(test_set.domains['a'].arrays['image']),
+      digits.digit_transform(test_set.domains['a'].arrays['image']),
       test_set.domains['b'].arrays['image'])
 
 
@@ -127,14 +131,14 @@ def test_cyclegan_run_writes_checkpoint_and_grid_and_resumes(tmp_path,
   config = tiny_cyclegan_config(**{'num_train_steps': 6,
                                   'evals.translation_error': 6})
   straight_dir = str(tmp_path / 'straight')
-  straight = train.train_and_evaluate(config, straight_dir)
+  straight = loop.train_and_evaluate(config, straight_dir)
   assert sorted(os.listdir(os.path.join(straight_dir, 'checkpoints'))) == [
       '2', '4', '6']
   # The in-training translation error is G's on the held-out digits.
   final = json.load(open(os.path.join(straight_dir, 'final_metrics.json')))
-  held_out = input_pipeline.load_dataset(apply_overrides(
+  held_out = sources.load_dataset(apply_overrides(
       config.dataset.copy_and_resolve_references(), {'split': 'test'}))
-  gan = train.setup(config, init=False).gan
+  gan = experiment_lib.setup(config, init=False).gan
   translated = gan.apply_generator(straight.generator.params, 'G',
                                    held_out.examples(500, 'a'))
   assert final['eval/translation_mae'] == pytest.approx(
@@ -153,9 +157,9 @@ def test_cyclegan_run_writes_checkpoint_and_grid_and_resumes(tmp_path,
   workdir = str(tmp_path / 'interrupted')
   monkeypatch.setattr(checkpoint.Checkpointer, 'save', save_then_stop)
   with pytest.raises(_Interrupted):
-    train.train_and_evaluate(config, workdir)
+    loop.train_and_evaluate(config, workdir)
   monkeypatch.setattr(checkpoint.Checkpointer, 'save', save)
-  resumed = train.train_and_evaluate(config, workdir)
+  resumed = loop.train_and_evaluate(config, workdir)
   for x, y in zip(jax.tree.leaves(resumed), jax.tree.leaves(straight),
                   strict=True):
     np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
@@ -168,8 +172,8 @@ def test_config_accepts_tfds_cycle_gan_data():
   config.batch_size = 2
   with tfds.testing.mock_data(num_examples=4,
                               policy=tfds.testing.MockPolicy.USE_CODE):
-    exp = train.setup(config)
-    batch = next(input_pipeline.batches(exp.dataset, 2, 0))
+    exp = experiment_lib.setup(config)
+    batch = next(batching.batches(exp.dataset, 2, 0))
   assert type(exp.gan).__name__ == 'CycleGAN'
   assert batch['a'].shape == batch['b'].shape == (2, 32, 32, 3)
   assert exp.initial_state.variant_state['pool_a'].images.shape == (
@@ -179,11 +183,11 @@ def test_config_accepts_tfds_cycle_gan_data():
 def test_metrics_of_noise_generators_are_rejected_before_training():
   with pytest.raises(config_lib.ConfigError,
                      match='translation_error is the metric of cyclegan'):
-    train.setup(tiny_cyclegan_config(**{'evals.fid': 2}), init=False)
+    experiment_lib.setup(tiny_cyclegan_config(**{'evals.fid': 2}), init=False)
 
 
 def test_other_adversarial_losses_are_rejected():
   config = tiny_cyclegan_config(**{'loss.name': 'hinge'})
   with pytest.raises(config_lib.ConfigError,
                      match="loss.name=.hinge. is not supported"):
-    train.setup(config)
+    experiment_lib.setup(config)

@@ -9,12 +9,15 @@ import pytest
 
 from conftest import (PYTHON, REPO, apply_overrides, load_config,
                       subprocess_env, tiny_dcgan_config)
-from gan_jax import classifier as classifier_lib
+from gan_jax.eval import classifier as classifier_lib
 from gan_jax import evaluate
-from gan_jax import evaluation
-from gan_jax import input_pipeline
-from gan_jax import train
-from gan_jax import train_step as train_step_lib
+from gan_jax.eval import evaluator as evaluator_lib
+from gan_jax.eval import metrics as metrics_lib
+from gan_jax.data import sources
+from gan_jax.data.sources import idx
+from gan_jax.training import experiment as experiment_lib
+from gan_jax.training import loop
+from gan_jax.core import state as state_lib
 from gan_jax.errors import CheckpointError, ConfigError
 from test_main import read_scalars
 
@@ -59,13 +62,13 @@ def test_stacked_mnist_modes_of_real_stacked_test_digits(mnist_classifier):
   config.dataset.name = f'stacked_mnist:{MNIST}'
   config.dataset.split = 'test'
   config.dataset.num_examples = 1000
-  dataset = input_pipeline.load_dataset(config.dataset)
+  dataset = sources.load_dataset(config.dataset)
   source = dataset.domains['x']
   images = dataset.examples(1000)
   assert images.shape == (1000, 28, 28, 3) and dataset.num_classes == 1000
   modes = np.array([source[i]['label'] for i in range(1000)])
   # Each channel is a real test digit; the label is its 3-digit mode.
-  digits = input_pipeline.load_idx(
+  digits = idx.load_idx(
       apply_overrides(config.dataset.copy_and_resolve_references(),
                       {'channels': 1}), MNIST).domains['x'].arrays
   first = source.triples[0]
@@ -74,7 +77,7 @@ def test_stacked_mnist_modes_of_real_stacked_test_digits(mnist_classifier):
   assert modes[0] == 100 * digits['label'][first[0]] + 10 * digits['label'][
       first[1]] + digits['label'][first[2]]
 
-  evaluator = evaluation.Evaluator(
+  evaluator = evaluator_lib.Evaluator(
       apply_overrides(config, {'eval.classifier': directory}), dataset, None,
       '/tmp')
   judge = classifier_lib.load(directory)
@@ -97,7 +100,7 @@ def test_in_training_eval_equals_standalone_evaluate(tmp_path):
       'eval.num_samples': 1000, 'eval.batch_size': 250,
       'batch_size': 64, 'dataset.num_examples': 2000})
   workdir = str(tmp_path / 'ring')
-  train.train_and_evaluate(config, workdir)
+  loop.train_and_evaluate(config, workdir)
   final = json.load(open(os.path.join(workdir, 'final_metrics.json')))
   for name in ('modes', 'high_quality', 'reverse_kl', 'fid', 'precision',
                'recall'):
@@ -129,16 +132,16 @@ def test_evaluate_errors_are_clear(tmp_path, mnist_classifier):
   assert 'config.json' in result.stderr and 'Traceback' not in result.stderr
   config = tiny_dcgan_config(**{'evals.fid': 3})
   with pytest.raises(ConfigError, match='needs a classifier'):
-    train.train_and_evaluate(config, str(tmp_path / 'no_classifier'))
+    loop.train_and_evaluate(config, str(tmp_path / 'no_classifier'))
   assert not os.path.exists(tmp_path / 'no_classifier')   # nothing written
   config = tiny_dcgan_config(**{'evals.mode_coverage': 3})
   with pytest.raises(ConfigError, match='2-D mixtures'):
-    train.train_and_evaluate(config, str(tmp_path / 'wrong'))
+    loop.train_and_evaluate(config, str(tmp_path / 'wrong'))
   # A classifier at another resolution is named, not silently used.
   config = tiny_dcgan_config(**{'evals.fid': 3,
                                 'eval.classifier': mnist_classifier[0]})
   with pytest.raises(CheckpointError, match=r'trained on \(28, 28, 1\)'):
-    train.train_and_evaluate(config, str(tmp_path / 'other_res'))
+    loop.train_and_evaluate(config, str(tmp_path / 'other_res'))
 
 
 def test_domain_fid_and_conditional_accuracy(tmp_path, mnist_classifier):
@@ -149,11 +152,11 @@ def test_domain_fid_and_conditional_accuracy(tmp_path, mnist_classifier):
       'batch_size': 20, 'num_train_steps': 2, 'model.g_features': 8,
       'model.d_features': 8, 'eval.classifier': directory,
       'eval.num_samples': 200, 'eval.batch_size': 100})
-  experiment = train.setup(config)
-  evaluator = evaluation.Evaluator(config, experiment.dataset, experiment.gan,
-                                   str(tmp_path))
+  experiment = experiment_lib.setup(config)
+  evaluator = evaluator_lib.Evaluator(config, experiment.dataset, experiment.gan,
+                                      str(tmp_path))
   state = experiment.initial_state
-  params = train_step_lib.sample_params(state)
+  params = state_lib.sample_params(state)
   results = evaluator.evaluate(params, state.generator.model_state,
                                ['fid', 'kid', 'conditional_accuracy'])
   samples = evaluator.generate(params, state.generator.model_state)
@@ -162,8 +165,8 @@ def test_domain_fid_and_conditional_accuracy(tmp_path, mnist_classifier):
                      == samples['label'])
   assert results['conditional_accuracy'] == pytest.approx(expected)
   # Real MNIST against an untrained generator: far apart.
-  real = evaluator.real_features()
-  assert results['fid'] > 10 * evaluation.metrics_lib.frechet_distance_of(
+  real = evaluator.features.real()
+  assert results['fid'] > 10 * metrics_lib.frechet_distance_of(
       real[:100], real[100:200])
   assert results['kid'] > 0
 

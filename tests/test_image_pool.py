@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gan_jax import image_pool
+from gan_jax.variants import image_pool
 
 query = jax.jit(image_pool.query)
 

@@ -10,8 +10,12 @@ from PIL import Image
 from conftest import REPO, tiny_dcgan_config
 from gan_jax import config_lib
 from gan_jax import errors
-from gan_jax import input_pipeline
-from gan_jax import train
+from gan_jax.data import batching
+from gan_jax.data import dataset as dataset_lib
+from gan_jax.data import sources
+from gan_jax.data.sources import idx
+from gan_jax.data.sources import synthetic
+from gan_jax.training import experiment as experiment_lib
 
 SHARED_MNIST = os.path.join(os.path.dirname(REPO), 'shared', 'data', 'mnist')
 
@@ -23,15 +27,15 @@ def dataset_config(**kw):
 
 
 def first_batch(dataset, batch_size=8, **kw):
-  return next(input_pipeline.batches(dataset, batch_size, seed=0, **kw))
+  return next(batching.batches(dataset, batch_size, seed=0, **kw))
 
 
 # --- embedded sources ---------------------------------------------------------
 
 @pytest.mark.parametrize('res,channels', [(8, 1), (28, 1), (32, 3)])
 def test_digits_are_real_resized_and_scaled(res, channels):
-  ds = input_pipeline.load_dataset(dataset_config(resolution=res,
-                                                  channels=channels))
+  ds = sources.load_dataset(dataset_config(resolution=res,
+                                           channels=channels))
   x = ds.examples(2000)
   assert x.shape == (1797, res, res, channels) and x.dtype == np.float32
   assert x.min() == pytest.approx(-1.0) and x.max() == pytest.approx(1.0)
@@ -44,7 +48,7 @@ def test_digits_are_real_resized_and_scaled(res, channels):
 
 def test_digits_at_native_resolution_are_the_sklearn_pixels():
   from sklearn import datasets  # pylint: disable=g-import-not-at-top
-  ds = input_pipeline.load_dataset(dataset_config(resolution=8))
+  ds = sources.load_dataset(dataset_config(resolution=8))
   expected = datasets.load_digits().images / 16.0 * 2 - 1
   # Stored as uint8: at most half a level (0.5 / 127.5) from the original.
   np.testing.assert_allclose(ds.examples(2000)[..., 0], expected,
@@ -52,11 +56,11 @@ def test_digits_at_native_resolution_are_the_sklearn_pixels():
 
 
 @pytest.mark.parametrize('name,means,std', [
-    ('gaussian_ring', input_pipeline.ring_means(), input_pipeline.RING_STD),
-    ('gaussian_grid', input_pipeline.grid_means(), input_pipeline.GRID_STD)])
+    ('gaussian_ring', synthetic.ring_means(), synthetic.RING_STD),
+    ('gaussian_grid', synthetic.grid_means(), synthetic.GRID_STD)])
 def test_gaussian_mixtures(name, means, std):
-  ds = input_pipeline.load_dataset(dataset_config(name=name,
-                                                  num_examples=20_000))
+  ds = sources.load_dataset(dataset_config(name=name,
+                                           num_examples=20_000))
   source = ds.domains['x']
   x, mode = source.arrays['x'], source.arrays['label']
   assert x.shape == (20_000, 2) and ds.num_classes == len(means)
@@ -70,8 +74,8 @@ def test_gaussian_mixtures(name, means, std):
 
 def test_ring_and_grid_geometry():
   np.testing.assert_allclose(
-      np.linalg.norm(input_pipeline.ring_means(), axis=1), 1.0)
-  assert sorted(set(input_pipeline.grid_means()[:, 0].tolist())) == [
+      np.linalg.norm(synthetic.ring_means(), axis=1), 1.0)
+  assert sorted(set(synthetic.grid_means()[:, 0].tolist())) == [
       -4, -2, 0, 2, 4]
 
 
@@ -94,10 +98,10 @@ def test_idx_reader_on_files_the_test_writes(tmp_path, compress):
   write_idx(tmp_path / f'train-images-idx3-ubyte{suffix}', images, compress)
   write_idx(tmp_path / f'train-labels-idx1-ubyte{suffix}', labels, compress)
   np.testing.assert_array_equal(
-      input_pipeline.read_idx(str(tmp_path / f'train-images-idx3-ubyte{suffix}')),
+      idx.read_idx(str(tmp_path / f'train-images-idx3-ubyte{suffix}')),
       images)
-  ds = input_pipeline.load_dataset(dataset_config(name=f'idx:{tmp_path}',
-                                                  resolution=28))
+  ds = sources.load_dataset(dataset_config(name=f'idx:{tmp_path}',
+                                           resolution=28))
   assert len(ds) == 12 and ds.num_classes == 4
   np.testing.assert_allclose(ds.examples(12)[..., 0], images / 127.5 - 1,
                              atol=1e-6)
@@ -110,17 +114,17 @@ def test_idx_corrupt_header_is_a_clear_error(tmp_path):
   data[4:8] = (9).to_bytes(4, 'big')       # claims 9 images, holds 4
   path.write_bytes(bytes(data))
   with pytest.raises(errors.DataError, match=r'corrupt.*\(9, 5, 5\)'):
-    input_pipeline.read_idx(str(path))
+    idx.read_idx(str(path))
   path.write_bytes(b'\x00\x00\x0d\x03' + bytes(data[4:]))  # float32 type code
   with pytest.raises(errors.DataError, match='not an IDX file of unsigned'):
-    input_pipeline.read_idx(str(path))
+    idx.read_idx(str(path))
 
 
 @pytest.mark.skipif(not os.path.isdir(SHARED_MNIST),
                     reason=f'{SHARED_MNIST} is not present on this machine')
 @pytest.mark.parametrize('split', ['train', 'test'])
 def test_idx_reader_on_shared_mnist(split):
-  ds = input_pipeline.load_dataset(dataset_config(
+  ds = sources.load_dataset(dataset_config(
       name=f'idx:{SHARED_MNIST}', split=split, resolution=28))
   source = ds.domains['x']
   assert source.arrays['image'].shape == (10_000, 28, 28, 1)
@@ -138,7 +142,7 @@ def test_idx_reader_on_shared_mnist(split):
 def test_npz_source_with_labels_and_float_images(tmp_path):
   images = np.random.default_rng(0).random((10, 16, 16, 3)).astype(np.float32)
   np.savez(tmp_path / 'd.npz', images=images, labels=np.arange(10) % 2)
-  ds = input_pipeline.load_dataset(dataset_config(
+  ds = sources.load_dataset(dataset_config(
       name=f'npz:{tmp_path / "d.npz"}', resolution=16, channels=3))
   assert ds.num_classes == 2 and ds.example_shape == (16, 16, 3)
   np.testing.assert_allclose(ds.examples(10), images * 2 - 1,
@@ -148,7 +152,7 @@ def test_npz_source_with_labels_and_float_images(tmp_path):
 def test_npz_without_images_is_a_clear_error(tmp_path):
   np.savez(tmp_path / 'd.npz', pictures=np.zeros((3, 4, 4)))
   with pytest.raises(errors.DataError, match="'pictures'.*expected 'images'"):
-    input_pipeline.load_dataset(dataset_config(
+    sources.load_dataset(dataset_config(
         name=f'npz:{tmp_path / "d.npz"}'))
 
 
@@ -162,7 +166,7 @@ def save_images(directory, count, value, size=(20, 12)):
 def test_folder_with_class_subfolders_gives_labels_and_centre_crops(tmp_path):
   save_images(tmp_path / 'cat', 3, 0)
   save_images(tmp_path / 'dog', 2, 255)
-  ds = input_pipeline.load_dataset(dataset_config(
+  ds = sources.load_dataset(dataset_config(
       name=f'folder:{tmp_path}', resolution=8, channels=3))
   assert len(ds) == 5 and ds.num_classes == 2
   examples = [ds.domains['x'][i] for i in range(5)]
@@ -181,9 +185,9 @@ def test_two_domain_batches_come_from_the_right_domains(tmp_path, layout):
     save_images(tmp_path / 'x', 6, 0)
     save_images(tmp_path / 'y', 5, 255)
     name = f'folder:{tmp_path / "x"},{tmp_path / "y"}'
-  ds = input_pipeline.load_dataset(dataset_config(name=name, resolution=4))
+  ds = sources.load_dataset(dataset_config(name=name, resolution=4))
   assert sorted(ds.domains) == ['a', 'b']
-  it = input_pipeline.batches(ds, batch_size=2, seed=0)
+  it = batching.batches(ds, batch_size=2, seed=0)
   for _ in range(4):
     batch = next(it)
     assert sorted(batch) == ['a', 'b']
@@ -192,12 +196,12 @@ def test_two_domain_batches_come_from_the_right_domains(tmp_path, layout):
 
 def test_empty_and_missing_folders_are_clear_errors(tmp_path):
   with pytest.raises(errors.DataError, match='holds no images'):
-    input_pipeline.load_dataset(dataset_config(name=f'folder:{tmp_path}'))
+    sources.load_dataset(dataset_config(name=f'folder:{tmp_path}'))
   with pytest.raises(errors.DataError, match='does not exist'):
-    input_pipeline.load_dataset(dataset_config(
+    sources.load_dataset(dataset_config(
         name=f'folder:{tmp_path / "nope"}'))
   with pytest.raises(errors.DataError, match='no such directory'):
-    input_pipeline.load_dataset(dataset_config(name=f'idx:{tmp_path / "no"}'))
+    sources.load_dataset(dataset_config(name=f'idx:{tmp_path / "no"}'))
 
 
 # --- tensorflow-datasets (mocked: no download, no TensorFlow) ------------------
@@ -209,7 +213,7 @@ def test_tfds_source_with_mock_data(name, shape, classes):
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   with tfds.testing.mock_data(num_examples=6,
                               policy=tfds.testing.MockPolicy.USE_CODE):
-    ds = input_pipeline.load_dataset(dataset_config(
+    ds = sources.load_dataset(dataset_config(
         name=f'tfds:{name}', resolution=shape[0], channels=shape[2]))
     assert len(ds) == 6 and ds.num_classes == classes
     batch = first_batch(ds, batch_size=4)
@@ -222,7 +226,7 @@ def test_tfds_cycle_gan_gives_two_domains():
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   with tfds.testing.mock_data(num_examples=5,
                               policy=tfds.testing.MockPolicy.USE_CODE):
-    ds = input_pipeline.load_dataset(dataset_config(
+    ds = sources.load_dataset(dataset_config(
         name='tfds:cycle_gan/horse2zebra', resolution=16, channels=3))
     batch = first_batch(ds, batch_size=2)
   assert sorted(batch) == ['a', 'b'] and batch['a'].shape == (2, 16, 16, 3)
@@ -231,20 +235,20 @@ def test_tfds_cycle_gan_gives_two_domains():
 def test_unprepared_tfds_dataset_says_how_to_prepare_it(tmp_path):
   with pytest.raises(errors.DataError,
                      match=r"'mnist'.*not prepared.*download_and_prepare"):
-    input_pipeline.load_dataset(dataset_config(name='tfds:mnist',
-                                               data_dir=str(tmp_path)))
+    sources.load_dataset(dataset_config(name='tfds:mnist',
+                                        data_dir=str(tmp_path)))
 
 
 # --- batching -------------------------------------------------------------------
 
 def array_dataset(n):
-  return input_pipeline.Dataset({'x': input_pipeline.ArraySource(
+  return dataset_lib.Dataset({'x': dataset_lib.ArraySource(
       {'x': np.arange(n, dtype=np.float32)[:, None],
        'label': np.arange(n, dtype=np.int32)})})
 
 
 def test_an_epoch_visits_every_example_once_then_reshuffles():
-  it = input_pipeline.batches(array_dataset(10), batch_size=3, seed=0)
+  it = batching.batches(array_dataset(10), batch_size=3, seed=0)
   epoch0 = np.concatenate([next(it)['label'] for _ in range(3)])
   epoch1 = np.concatenate([next(it)['label'] for _ in range(3)])
   assert len(set(epoch0.tolist())) == 9 and len(set(epoch1.tolist())) == 9
@@ -253,9 +257,9 @@ def test_an_epoch_visits_every_example_once_then_reshuffles():
 
 def test_resumed_iterator_gives_the_same_batches():
   ds = array_dataset(50)
-  full = input_pipeline.batches(ds, batch_size=7, seed=3)
+  full = batching.batches(ds, batch_size=7, seed=3)
   uninterrupted = [next(full) for _ in range(20)]
-  resumed = input_pipeline.batches(ds, batch_size=7, seed=3, start=13)
+  resumed = batching.batches(ds, batch_size=7, seed=3, start=13)
   for expected in uninterrupted[13:]:
     got = next(resumed)
     for key in expected:
@@ -264,7 +268,7 @@ def test_resumed_iterator_gives_the_same_batches():
 
 def test_random_flip_is_deterministic_and_flips_about_half():
   image = np.tile(np.arange(4, dtype=np.uint8) * 60, (4, 1))[..., None]
-  ds = input_pipeline.Dataset({'x': input_pipeline.ArraySource(
+  ds = dataset_lib.Dataset({'x': dataset_lib.ArraySource(
       {'image': np.stack([image] * 64)})})
   a = first_batch(ds, batch_size=64, random_flip=True)['x']
   b = first_batch(ds, batch_size=64, random_flip=True)['x']
@@ -279,10 +283,10 @@ def test_random_flip_is_deterministic_and_flips_about_half():
 
 def test_prefetch_preserves_order_and_puts_arrays_on_device():
   ds = array_dataset(20)
-  host = input_pipeline.batches(ds, batch_size=4, seed=1)
+  host = batching.batches(ds, batch_size=4, seed=1)
   expected = [next(host)['x'] for _ in range(6)]
-  device = input_pipeline.prefetch_to_device(
-      input_pipeline.batches(ds, batch_size=4, seed=1), size=2)
+  device = batching.prefetch_to_device(
+      batching.batches(ds, batch_size=4, seed=1), size=2)
   for want in expected:
     got = next(device)['x']
     assert hasattr(got, 'devices')
@@ -298,9 +302,9 @@ def test_batch_larger_than_dataset_is_a_clear_error():
 
 def test_unknown_dataset_is_a_clear_error():
   with pytest.raises(config_lib.ConfigError, match="dataset.name='cifar'"):
-    input_pipeline.load_dataset(dataset_config(name='cifar'))
+    sources.load_dataset(dataset_config(name='cifar'))
   with pytest.raises(config_lib.ConfigError, match='needs an argument'):
-    input_pipeline.load_dataset(dataset_config(name='idx'))
+    sources.load_dataset(dataset_config(name='idx'))
   config = tiny_dcgan_config()
   config.dataset.name = 'cifar'
   with pytest.raises(config_lib.ConfigError, match='digits'):
@@ -310,7 +314,7 @@ def test_unknown_dataset_is_a_clear_error():
 def test_points_for_an_image_model_is_a_clear_error():
   config = tiny_dcgan_config(**{'dataset.name': 'gaussian_ring'})
   with pytest.raises(config_lib.ConfigError, match='square images'):
-    train.setup(config)
+    experiment_lib.setup(config)
 
 
 def test_two_domains_for_a_one_domain_model_is_a_clear_error(tmp_path):
@@ -318,7 +322,7 @@ def test_two_domains_for_a_one_domain_model_is_a_clear_error(tmp_path):
   save_images(tmp_path / 'trainB', 9, 255)
   config = tiny_dcgan_config(**{'dataset.name': f'folder:{tmp_path}'})
   with pytest.raises(config_lib.ConfigError, match="domains \\['a', 'b'\\]"):
-    train.setup(config)
+    experiment_lib.setup(config)
 
 
 def test_worker_processes_give_the_same_batches(tmp_path):
@@ -327,11 +331,11 @@ def test_worker_processes_give_the_same_batches(tmp_path):
     flags.FLAGS.mark_as_parsed()
   for i in range(12):
     Image.new('L', (6, 6), i * 20).save(tmp_path / f'{i:02d}.png')
-  ds = input_pipeline.load_dataset(dataset_config(name=f'folder:{tmp_path}',
-                                                  resolution=4))
-  in_thread = input_pipeline.batches(ds, batch_size=4, seed=2, start=3)
-  workers = input_pipeline.batches(ds, batch_size=4, seed=2, start=3,
-                                   num_workers=1)
+  ds = sources.load_dataset(dataset_config(name=f'folder:{tmp_path}',
+                                           resolution=4))
+  in_thread = batching.batches(ds, batch_size=4, seed=2, start=3)
+  workers = batching.batches(ds, batch_size=4, seed=2, start=3,
+                             num_workers=1)
   for _ in range(5):
     np.testing.assert_array_equal(next(workers)['x'], next(in_thread)['x'])
 
@@ -340,8 +344,8 @@ def test_host_shards_are_disjoint_and_cover_an_epoch():
   source = array_dataset(12).domains['x']
   seen = []
   for host in range(2):
-    shard = input_pipeline.domain_batches(source, batch_size=3, seed=0,
-                                          shard_index=host, shard_count=2)
+    shard = batching.domain_batches(source, batch_size=3, seed=0,
+                                    shard_index=host, shard_count=2)
     seen.append(np.concatenate([shard[i]['label'] for i in range(2)]))
   assert not set(seen[0].tolist()) & set(seen[1].tolist())
   assert sorted(np.concatenate(seen).tolist()) == list(range(12))

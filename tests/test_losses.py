@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gan_jax import losses
+from gan_jax.core import losses
 
 RNG = np.random.default_rng(0)
 REAL = RNG.normal(size=(16,)) * 3

@@ -13,8 +13,11 @@ from tensorboardX.proto import event_pb2
 
 from conftest import PYTHON, REPO, subprocess_env, tiny_dcgan_config
 from gan_jax import errors
-from gan_jax import input_pipeline
-from gan_jax import train
+from gan_jax.data import dataset as dataset_lib
+from gan_jax.data.sources import digits
+from gan_jax.data.sources import registry as source_registry
+from gan_jax.training import experiment as experiment_lib
+from gan_jax.training import loop
 
 TINY_FLAGS = [
     '--config.batch_size=8', '--config.num_samples=4',
@@ -28,7 +31,8 @@ TINY_FLAGS = [
 KILLING_MAIN = '''
 import os, signal, sys
 from absl import app
-from gan_jax import checkpoint, main
+from gan_jax import main
+from gan_jax.training import checkpoint
 kill_at = int(os.environ['KILL_AT'])
 save = checkpoint.Checkpointer.save
 def save_or_die(self, step, state):
@@ -70,7 +74,7 @@ def read_scalars(workdir):
 
 
 def final_state(config, workdir):
-  return train.restore_latest(train.setup(config), workdir)
+  return experiment_lib.restore_latest(experiment_lib.setup(config), workdir)
 
 
 def assert_trees_equal(a, b):
@@ -112,7 +116,7 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
 
   config = tiny_dcgan_config(num_train_steps=8)
   uninterrupted_dir = str(tmp_path / 'uninterrupted')
-  uninterrupted = train.train_and_evaluate(config, uninterrupted_dir)
+  uninterrupted = loop.train_and_evaluate(config, uninterrupted_dir)
   resumed_state = final_state(config, workdir)
   assert int(resumed_state.step) == 8
   assert_trees_equal(resumed_state, uninterrupted)
@@ -150,26 +154,27 @@ def test_unwritable_workdir_is_a_clear_error(tmp_path):
   blocker = tmp_path / 'a_file'
   blocker.write_text('not a directory')
   with pytest.raises(errors.WorkdirError, match='not a writable directory'):
-    train.train_and_evaluate(tiny_dcgan_config(), str(blocker / 'workdir'))
+    loop.train_and_evaluate(tiny_dcgan_config(), str(blocker / 'workdir'))
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path,
                                                            monkeypatch):
   workdir = str(tmp_path / 'run')
-  good = train.train_and_evaluate(tiny_dcgan_config(num_train_steps=3),
+  good = loop.train_and_evaluate(tiny_dcgan_config(num_train_steps=3),
                                   workdir)
 
   def nan_digits(config, argument):
-    shape = input_pipeline.load_digits(config, argument).example_shape
-    return input_pipeline.Dataset({'x': input_pipeline.ArraySource(
+    shape = digits.load_digits(config, argument).example_shape
+    return dataset_lib.Dataset({'x': dataset_lib.ArraySource(
         {'x': np.full((100,) + shape, np.nan, np.float32)})})
 
-  monkeypatch.setitem(input_pipeline.DATASETS, 'nan_digits', nan_digits)
+  monkeypatch.setitem(source_registry.SOURCES, 'nan_digits',
+                      source_registry.Source(nan_digits, False))
   config = tiny_dcgan_config(num_train_steps=6, **{'dataset.name':
                                                    'nan_digits'})
   with pytest.raises(errors.NonFiniteLossError,
                      match=r'd_loss is nan at step 4.*step 3.*intact'):
-    train.train_and_evaluate(config, workdir)
+    loop.train_and_evaluate(config, workdir)
   assert os.listdir(os.path.join(workdir, 'checkpoints')) == ['3']
   assert_trees_equal(final_state(config, workdir), good)
 
@@ -177,7 +182,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path,
 def test_corrupt_checkpoint_is_a_clear_error_and_is_left_alone(tmp_path):
   workdir = str(tmp_path / 'run')
   config = tiny_dcgan_config(num_train_steps=3)
-  train.train_and_evaluate(config, workdir)
+  loop.train_and_evaluate(config, workdir)
   step_dir = os.path.join(workdir, 'checkpoints', '3')
   corrupted = []
   for path in glob.glob(os.path.join(step_dir, 'default', '**', '*'),
@@ -190,6 +195,6 @@ def test_corrupt_checkpoint_is_a_clear_error_and_is_left_alone(tmp_path):
   config.num_train_steps = 6
   with pytest.raises(errors.CheckpointError,
                      match='cannot restore checkpoint step 3'):
-    train.train_and_evaluate(config, workdir)
+    loop.train_and_evaluate(config, workdir)
   assert os.listdir(os.path.join(workdir, 'checkpoints')) == ['3']
   assert all(open(p, 'rb').read() == b'garbage' for p in corrupted)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from scipy import linalg
 
-from gan_jax import input_pipeline
-from gan_jax import metrics
+from gan_jax.data.sources import synthetic
+from gan_jax.eval import metrics
 
 
 def _gaussian(rng, n, d, shift=0.0, scale=1.0):
@@ -122,8 +122,8 @@ def test_manifold_metrics_across_row_blocks(monkeypatch):
 
 
 def test_mixture_coverage_counts_modes():
-  means = input_pipeline.grid_means()
-  std = input_pipeline.GRID_STD
+  means = synthetic.grid_means()
+  std = synthetic.GRID_STD
   rng = np.random.default_rng(6)
   every_mode = np.repeat(means, 100, axis=0) + std * rng.standard_normal(
       (2500, 2))

@@ -156,24 +156,25 @@ def test_dcgan_generators_agree_across_upsampling_methods():
 
 
 def test_pack_puts_m_consecutive_samples_side_by_side():
-  from gan_jax import variants
+  from gan_jax.variants import standard
   images = jnp.arange(4 * 2 * 2 * 3, dtype=jnp.float32).reshape(4, 2, 2, 3)
-  packed = variants.pack(images, 2)
+  packed = standard.pack(images, 2)
   assert packed.shape == (2, 2, 2, 6)
   np.testing.assert_array_equal(packed[1, ..., :3], images[2])
   np.testing.assert_array_equal(packed[1, ..., 3:], images[3])
   points = jnp.arange(8.0).reshape(4, 2)
-  np.testing.assert_array_equal(variants.pack(points, 4),
+  np.testing.assert_array_equal(standard.pack(points, 4),
                                 [[0, 1, 2, 3, 4, 5, 6, 7]])
-  assert variants.pack(points, 1) is points
+  assert standard.pack(points, 1) is points
 
 
 def test_packed_discriminator_scores_one_logit_per_pack():
   from conftest import tiny_dcgan_config
-  from gan_jax import input_pipeline, train
-  from gan_jax import train_step as train_step_lib
+  from gan_jax.core import train_step as train_step_lib
+  from gan_jax.data import batching
+  from gan_jax.training import experiment as experiment_lib
   config = tiny_dcgan_config(**{'model.pack': 4})
-  experiment = train.setup(config)
+  experiment = experiment_lib.setup(config)
   gan, state = experiment.gan, experiment.initial_state
   kernel = state.discriminator.params['Conv_0']['kernel']
   assert kernel.shape[2] == 4          # 4 one-channel samples per input
@@ -184,10 +185,10 @@ def test_packed_discriminator_scores_one_logit_per_pack():
   # The packed D trains in the shared step.
   step = jax.jit(train_step_lib.make_train_step(gan, experiment.g_tx,
                                                 experiment.d_tx))
-  batch = next(input_pipeline.batches(experiment.dataset, 8, 0))
+  batch = next(batching.batches(experiment.dataset, 8, 0))
   new_state, metrics = step(state, batch)
   assert np.isfinite(metrics['d_loss']) and np.isfinite(metrics['g_loss'])
   assert not np.allclose(new_state.discriminator.params['Conv_0']['kernel'],
                          kernel)
   with pytest.raises(config_lib.ConfigError, match='model.pack=3'):
-    train.setup(tiny_dcgan_config(**{'model.pack': 3}))   # batch 8
+    experiment_lib.setup(tiny_dcgan_config(**{'model.pack': 3}))   # batch 8

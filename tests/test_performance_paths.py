@@ -15,9 +15,11 @@ import numpy as np
 import pytest
 
 from conftest import REPO, tiny_dcgan_config
-from gan_jax import input_pipeline
-from gan_jax import train
-from gan_jax import train_step as train_step_lib
+from gan_jax.data import batching
+from gan_jax import errors
+from gan_jax.training import experiment as experiment_lib
+from gan_jax.training import loop
+from gan_jax.core import train_step as train_step_lib
 
 
 def tree_max_difference(a, b) -> float:
@@ -27,11 +29,11 @@ def tree_max_difference(a, b) -> float:
 
 
 def test_scanned_steps_equal_single_steps():
-  exp = train.setup(tiny_dcgan_config())
+  exp = experiment_lib.setup(tiny_dcgan_config())
   step = train_step_lib.make_train_step(exp.gan, exp.g_tx, exp.d_tx,
                                         ema_decay=0.0)
-  batches = list(input_pipeline.stack_batches(
-      input_pipeline.batches(exp.dataset, exp.step_batch_size, 0), [3]))[0]
+  batches = list(batching.stack_batches(
+      batching.batches(exp.dataset, exp.step_batch_size, 0), [3]))[0]
   scanned_state, scanned_metrics = jax.jit(train_step_lib.scan_steps(step))(
       exp.initial_state, batches)
   state, losses = exp.initial_state, []
@@ -54,7 +56,7 @@ def test_scanned_steps_equal_single_steps():
 def test_dispatches_end_on_every_log_checkpoint_and_sample_step(
     start, steps_per_dispatch, expected):
   config = tiny_dcgan_config(steps_per_dispatch=steps_per_dispatch)
-  lengths = train.dispatch_lengths(config, start)
+  lengths = experiment_lib.dispatch_lengths(config, start)
   assert lengths == expected
   ends = np.cumsum([start] + lengths)[1:]
   for period in (2, 3):     # log_every_steps, checkpoint/sample_every_steps
@@ -64,7 +66,7 @@ def test_dispatches_end_on_every_log_checkpoint_and_sample_step(
 
 
 def test_training_with_several_steps_per_dispatch_matches_one(tmp_path):
-  states = [train.train_and_evaluate(
+  states = [loop.train_and_evaluate(
       tiny_dcgan_config(steps_per_dispatch=n, checkpoint_every_steps=6,
                         sample_every_steps=6, log_every_steps=3),
       str(tmp_path / f'run{n}')) for n in (1, 3)]
@@ -76,8 +78,8 @@ def test_training_with_several_steps_per_dispatch_matches_one(tmp_path):
 def test_bfloat16_mixed_precision_stays_close_to_float32():
   results = []
   for dtype in ('float32', 'bfloat16'):
-    exp = train.setup(tiny_dcgan_config(**{'model.dtype': dtype}))
-    batch = next(input_pipeline.batches(exp.dataset, exp.step_batch_size, 0))
+    exp = experiment_lib.setup(tiny_dcgan_config(**{'model.dtype': dtype}))
+    batch = next(batching.batches(exp.dataset, exp.step_batch_size, 0))
     state, metrics = jax.jit(train_step_lib.make_train_step(
         exp.gan, exp.g_tx, exp.d_tx))(exp.initial_state, batch)
     results.append((state, metrics))
@@ -94,9 +96,9 @@ def test_bfloat16_mixed_precision_stays_close_to_float32():
 
 
 def test_invalid_dtype_is_rejected():
-  with pytest.raises(train.ConfigError, match=r"model.dtype='float16'.*"
+  with pytest.raises(errors.ConfigError, match=r"model.dtype='float16'.*"
                      r"'float32', 'bfloat16'"):
-    train.setup(tiny_dcgan_config(**{'model.dtype': 'float16'}))
+    experiment_lib.setup(tiny_dcgan_config(**{'model.dtype': 'float16'}))
 
 
 @pytest.mark.parametrize('resolution,channels', [(28, 1), (32, 3)])

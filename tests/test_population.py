@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from conftest import PYTHON, REPO, subprocess_env, tiny_dcgan_config
-from gan_jax import checkpoint
-from gan_jax import population as population_lib
+from gan_jax.training import checkpoint
+from gan_jax.training import population as population_lib
 from gan_jax import sweep as sweep_lib
-from gan_jax import train
+from gan_jax.training import experiment as experiment_lib
+from gan_jax.training import loop
 from gan_jax.errors import ConfigError
 
 # Four members: two learning rates x two seeds (init and data order differ).
@@ -38,10 +39,10 @@ def test_product_and_zipped_build_override_dicts():
 def test_a_population_of_four_matches_four_single_runs(tmp_path):
   configs = [sweep_lib.member_config(tiny(), o) for o in SWEEP]
   names = [sweep_lib.member_name(i, o) for i, o in enumerate(SWEEP)]
-  states = train.train_population(configs, names, str(tmp_path / 'pop'))
+  states = loop.train_population(configs, names, str(tmp_path / 'pop'))
   assert states.step.shape == (4,)
   for index, config in enumerate(configs):
-    single = train.train_and_evaluate(config, str(tmp_path / f'single{index}'))
+    single = loop.train_and_evaluate(config, str(tmp_path / f'single{index}'))
     member = population_lib.member_state(states, index)
     for got, want in zip(jax.tree.leaves(member), jax.tree.leaves(single)):
       np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
@@ -108,7 +109,7 @@ def test_sweep_command_trains_ranks_and_exports(tmp_path):
   # The export is an ordinary single-run checkpoint of that member.
   config = sweep_lib.member_config(
       tiny_dcgan_config(num_train_steps=2, seed=1), {})
-  exported = train.restore_latest(train.setup(config), str(export))
+  exported = experiment_lib.restore_latest(experiment_lib.setup(config), str(export))
   population_dir = tmp_path / 'sweep' / 'population_0' / 'checkpoints'
   assert checkpoint.Checkpointer(str(population_dir), 1).latest_step() == 2
   assert int(exported.step) == 2

@@ -8,16 +8,17 @@ import textwrap
 import pytest
 
 from conftest import PYTHON, REPO, subprocess_env, tiny_dcgan_config
-from gan_jax import train
+from gan_jax.training import experiment as experiment_lib
+from gan_jax.training import loop
 from gan_jax.errors import ConfigError
 
 _COMPARE = textwrap.dedent('''
     import jax, numpy as np, sys
     sys.path.insert(0, 'tests')
     from conftest import tiny_dcgan_config
-    from gan_jax import train
+    from gan_jax.training import loop
     assert len(jax.devices()) == 8, jax.devices()
-    states = [train.train_and_evaluate(
+    states = [loop.train_and_evaluate(
         tiny_dcgan_config(num_train_steps=3, **{'mesh.data': n}),
         f'{sys.argv[1]}/mesh{n}') for n in (8, 1)]
     print('sharding', states[0].generator.params['up0']['kernel'].sharding)
@@ -76,6 +77,6 @@ def test_two_processes_on_localhost_train_and_checkpoint(tmp_path):
 
 def test_mesh_errors_name_the_problem():
   with pytest.raises(ConfigError, match='mesh.data=64 is more than'):
-    train.train_and_evaluate(tiny_dcgan_config(**{'mesh.data': 64}), '/tmp')
+    loop.train_and_evaluate(tiny_dcgan_config(**{'mesh.data': 64}), '/tmp')
   with pytest.raises(ConfigError, match=r'mesh.data=0 is invalid'):
-    train.setup(tiny_dcgan_config(**{'mesh.data': 0}))
+    experiment_lib.setup(tiny_dcgan_config(**{'mesh.data': 0}))

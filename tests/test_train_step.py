@@ -8,19 +8,21 @@ import optax
 import pytest
 
 from conftest import tiny_dcgan_config
-from gan_jax import input_pipeline
-from gan_jax import train
-from gan_jax import train_step as train_step_lib
+from gan_jax.data import batching
+from gan_jax.training import experiment as experiment_lib
+from gan_jax.core import optim
+from gan_jax.core import state as state_lib
+from gan_jax.core import train_step as train_step_lib
 
 
 @pytest.fixture(scope='module')
 def experiment():
-  return train.setup(tiny_dcgan_config())
+  return experiment_lib.setup(tiny_dcgan_config())
 
 
 def first_batch(exp):
-  return next(input_pipeline.batches(exp.dataset, exp.step_batch_size,
-                                     exp.config.seed))
+  return next(batching.batches(exp.dataset, exp.step_batch_size,
+                               exp.config.seed))
 
 
 def make_step(exp, **kw):
@@ -105,7 +107,7 @@ def test_generator_forward_pass_runs_once_per_step(experiment):
 
 def test_k_discriminator_updates_per_generator_update():
   config = tiny_dcgan_config(d_steps_per_g_step=3)
-  exp = train.setup(config)
+  exp = experiment_lib.setup(config)
   batch = first_batch(exp)
   assert batch['x'].shape[0] == 3 * config.batch_size
   new_state, _ = make_step(exp, d_steps_per_g_step=3)(exp.initial_state,
@@ -129,21 +131,21 @@ def test_step_is_deterministic_and_its_noise_depends_on_the_step(experiment):
 
 def test_generator_ema():
   decay = 0.9
-  exp = train.setup(tiny_dcgan_config(ema_decay=decay))
+  exp = experiment_lib.setup(tiny_dcgan_config(ema_decay=decay))
   state = exp.initial_state
   assert tree_allclose(state.ema_params, state.generator.params, atol=0)
   new_state, _ = make_step(exp, ema_decay=decay)(state, first_batch(exp))
   expected = jax.tree.map(lambda old, new: decay * old + (1 - decay) * new,
                           state.ema_params, new_state.generator.params)
   assert tree_allclose(new_state.ema_params, expected)
-  assert train_step_lib.sample_params(new_state) is new_state.ema_params
+  assert state_lib.sample_params(new_state) is new_state.ema_params
 
 
 def test_linear_decay_schedule_values():
   config = ml_collections.ConfigDict(dict(
       learning_rate=2e-4, schedule='linear_decay', decay_start_fraction=0.5,
       warmup_steps=0))
-  schedule = train_step_lib.learning_rate_schedule(config, num_updates=200)
+  schedule = optim.learning_rate_schedule(config, num_updates=200)
   np.testing.assert_allclose(
       [schedule(0), schedule(100), schedule(150), schedule(200)],
       [2e-4, 2e-4, 1e-4, 0.0], atol=1e-12)
@@ -153,7 +155,7 @@ def test_warmup_then_constant_schedule_values():
   config = ml_collections.ConfigDict(dict(
       learning_rate=1e-3, schedule='constant', decay_start_fraction=0.5,
       warmup_steps=10))
-  schedule = train_step_lib.learning_rate_schedule(config, num_updates=100)
+  schedule = optim.learning_rate_schedule(config, num_updates=100)
   np.testing.assert_allclose([schedule(0), schedule(5), schedule(10),
                               schedule(99)], [0.0, 5e-4, 1e-3, 1e-3],
                              atol=1e-12)
@@ -167,7 +169,7 @@ def test_vanilla_gan_step_on_points_with_wgan_gp():
   config.model.g_hidden = (16,)
   config.model.d_hidden = (16,)
   config.dataset.num_examples = 256
-  exp = train.setup(config)
+  exp = experiment_lib.setup(config)
   new_state, metrics = make_step(exp)(exp.initial_state, first_batch(exp))
   assert float(metrics['gradient_penalty']) > 0
   assert not tree_allclose(exp.initial_state.generator.params,

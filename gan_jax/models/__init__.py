@@ -1,7 +1,8 @@
 """Generator and discriminator networks, looked up by `config.model.name`.
 
-Each entry builds a (generator, discriminator) pair of Flax modules from the
-model config and the shape of one data example:
+Each model file builds a (generator, discriminator) pair of Flax modules from
+the model config and the shape of one data example, and registers it
+(`registry.register`). For the standard variant:
 
     generator(z, labels, train=...)      # (batch, latent_dim) -> (batch, *shape)
     discriminator(x, labels, train=...)  # (batch, *shape) -> (batch,) logits
@@ -9,24 +10,60 @@ model config and the shape of one data example:
 `labels` (batch,) int32 is used when the pair is built with num_classes > 0
 (class-conditional) and is None otherwise.
 
-A new architecture is one file here plus one line in MODELS.
+A new architecture is one file here: every module of this package is
+imported when the package is, so its `@register` runs; nothing else names it.
+This package owns `config.model`'s common fields (`model_config`,
+`validate`); a model's own fields (widths, norms) are added by the configs
+that use it and checked by its builder.
 """
 
-from typing import Callable
+import importlib
+import pkgutil
 
 import flax.linen as nn
 import ml_collections
 
-from gan_jax.models import cyclegan, dcgan, mlp
+from gan_jax.errors import ConfigError, check
+from gan_jax.models import layers
+from gan_jax.models.registry import MODELS, Model
 
-Builder = Callable[[ml_collections.ConfigDict, tuple[int, ...], int],
-                   tuple[nn.Module, nn.Module]]
+for _module in pkgutil.iter_modules(__path__):
+  importlib.import_module(f'{__name__}.{_module.name}')
 
-MODELS: dict[str, Builder] = {
-    'mlp': mlp.build,
-    'dcgan': dcgan.build,
-    'cyclegan': cyclegan.build,
-}
+
+def model_config() -> ml_collections.ConfigDict:
+  """`config.model`: the fields every model has."""
+  return ml_collections.ConfigDict(dict(
+      name='dcgan',            # a registered model, see MODELS
+      latent_dim=100,
+      conditional=False,       # class-conditional G and D (needs labels)
+      # PacGAN (Lin et al. 2018): D scores this many samples jointly; 1 = off.
+      pack=1,
+      # Computation dtype of the networks: float32, or bfloat16 for mixed
+      # precision (parameters, optimizer states and losses stay float32).
+      dtype='float32',
+  ))
+
+
+def validate(config: ml_collections.ConfigDict) -> None:
+  """Checks `config.model`'s common fields (ConfigError on the first bad one)."""
+  model = config.model
+  check(model.name in MODELS, 'model.name', model.name,
+        f'one of {sorted(MODELS)}')
+  check(model.latent_dim > 0, 'model.latent_dim', model.latent_dim,
+        'an integer > 0')
+  check(model.pack >= 1 and config.batch_size % model.pack == 0,
+        'model.pack', model.pack,
+        f'an integer >= 1 that divides batch_size={config.batch_size}')
+  layers.compute_dtype(model)
+
+
+def get(name: str) -> Model:
+  """The registered model `name`."""
+  if name not in MODELS:
+    raise ConfigError(f'config.model.name={name!r} is invalid: expected one '
+                      f'of {sorted(MODELS)}')
+  return MODELS[name]
 
 
 def build(model_config: ml_collections.ConfigDict, data_shape: tuple[int, ...],
@@ -38,5 +75,5 @@ def build(model_config: ml_collections.ConfigDict, data_shape: tuple[int, ...],
     data_shape: the shape of one example.
     num_classes: > 0 builds class-conditional networks.
   """
-  return MODELS[model_config.name](model_config, tuple(data_shape),
-                                   num_classes)
+  return get(model_config.name).build(model_config, tuple(data_shape),
+                                      num_classes)

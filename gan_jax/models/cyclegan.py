@@ -14,8 +14,9 @@ import flax.linen as nn
 import jax.numpy as jnp
 import ml_collections
 
-from gan_jax import config_lib
+from gan_jax.errors import ConfigError
 from gan_jax.models import layers
+from gan_jax.models import registry
 
 _INIT = nn.initializers.normal(stddev=0.02)
 
@@ -92,14 +93,15 @@ class PatchDiscriminator(nn.Module):
     return conv(1)(x)[..., 0].astype(jnp.float32)
 
 
+@registry.register('cyclegan', variant='cyclegan')
 def build(config: ml_collections.ConfigDict, data_shape: tuple[int, ...],
           num_classes: int = 0):
   """(generator, discriminator) modules; CycleGAN uses two of each."""
   if num_classes:
-    raise config_lib.ConfigError('the cyclegan model is not class-conditional:'
+    raise ConfigError('the cyclegan model is not class-conditional:'
                                  ' set config.model.conditional=False')
   if len(data_shape) != 3 or data_shape[0] % 4 or data_shape[0] < 32:
-    raise config_lib.ConfigError(
+    raise ConfigError(
         f'config.dataset.resolution={data_shape[0]} cannot be used by '
         'cyclegan: expected images of at least 32 px (the 70x70 PatchGAN '
         'needs 32) with a side divisible by 4, e.g. 32, 64, 128 or 256')

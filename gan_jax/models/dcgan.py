@@ -24,8 +24,9 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
-from gan_jax import config_lib
+from gan_jax.errors import ConfigError
 from gan_jax.models import layers
+from gan_jax.models import registry
 
 _INIT = nn.initializers.normal(stddev=0.02)
 
@@ -117,26 +118,27 @@ class DCGANDiscriminator(nn.Module):
     return logits.astype(jnp.float32)
 
 
+@registry.register('dcgan')
 def build(config: ml_collections.ConfigDict, data_shape: tuple[int, ...],
           num_classes: int = 0):
   """Builds the DCGAN pair for (H, H, C) images, H = s * 2**n, 3 <= s <= 7."""
   if len(data_shape) != 3 or data_shape[0] != data_shape[1]:
-    raise config_lib.ConfigError(
+    raise ConfigError(
         f'the dcgan model needs square images (H, H, C); the dataset gives '
         f'examples of shape {data_shape}: use model.name=mlp for point data')
   size, doublings = upsample_factors(data_shape[0])
   if not 3 <= size <= 7 or doublings < 1:
-    raise config_lib.ConfigError(
+    raise ConfigError(
         f'config.dataset.resolution={data_shape[0]} cannot be produced by '
         'dcgan: expected s * 2**n with 3 <= s <= 7 and n >= 1, e.g. 28, 32, '
         '64 or 128')
   if config.d_norm not in ('batch', 'layer', 'none'):
-    raise config_lib.ConfigError(
+    raise ConfigError(
         f'config.model.d_norm={config.d_norm!r} is invalid: expected one of '
         "['batch', 'layer', 'none']")
   for field in ('g_features', 'd_features'):
     if config[field] <= 0:
-      raise config_lib.ConfigError(
+      raise ConfigError(
           f'config.model.{field}={config[field]} is invalid: expected an '
           'integer > 0')
   dtype = layers.compute_dtype(config)

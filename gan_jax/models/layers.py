@@ -5,6 +5,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gan_jax.errors import ConfigError
+
 # The stride-2 transposed convolutions here, as `lax.conv_transpose` computes
 # them (kernel not flipped, dilated input padded by _PADDING[k]):
 #   k = 4, PyTorch padding 1 (DCGAN), and
@@ -108,11 +110,9 @@ def compute_dtype(model_config) -> jnp.dtype:
   statistics and the losses stay float32; the layers compute in bfloat16 and
   the networks return float32 outputs.
   """
-  # Imported here: config_lib imports the models registry for validation.
-  from gan_jax import config_lib  # pylint: disable=g-import-not-at-top
   name = model_config.get('dtype', 'float32')
   if name not in COMPUTE_DTYPES:
-    raise config_lib.ConfigError(
+    raise ConfigError(
         f'config.model.dtype={name!r} is invalid: expected one of '
         f'{list(COMPUTE_DTYPES)}')
   return COMPUTE_DTYPES[name]
@@ -120,12 +120,11 @@ def compute_dtype(model_config) -> jnp.dtype:
 
 def resolve_upsample(model_config) -> str:
   """`config.model.upsample` with 'auto' resolved for the current backend."""
-  from gan_jax import config_lib  # pylint: disable=g-import-not-at-top
   upsample = model_config.get('upsample', 'auto')
   if upsample == 'auto':
     upsample = default_upsample_method()
   if upsample not in ('transpose', 'subpixel'):
-    raise config_lib.ConfigError(
+    raise ConfigError(
         f'config.model.upsample={upsample!r} is invalid: expected one of '
         "['auto', 'transpose', 'subpixel']")
   return upsample

@@ -17,8 +17,9 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from gan_jax import config_lib
+from gan_jax.errors import ConfigError
 from gan_jax.models import layers
+from gan_jax.models import registry
 
 
 class MLPGenerator(nn.Module):
@@ -63,13 +64,14 @@ class MLPDiscriminator(nn.Module):
     return nn.Dense(1, dtype=self.dtype)(x)[:, 0].astype(jnp.float32)
 
 
+@registry.register('mlp')
 def build(config: ml_collections.ConfigDict, data_shape: tuple[int, ...],
           num_classes: int = 0):
   """Builds the MLP pair from config.model.{g_hidden,d_hidden}."""
   for field in ('g_hidden', 'd_hidden'):
     widths = config.get(field)
     if widths is None or any(int(w) <= 0 for w in widths):
-      raise config_lib.ConfigError(
+      raise ConfigError(
           f'config.model.{field}={widths!r} is invalid for the mlp model: '
           'expected a tuple of positive layer widths, e.g. (256, 256)')
   dtype = layers.compute_dtype(config)

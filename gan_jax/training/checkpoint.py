@@ -3,7 +3,7 @@
 Orbax writes each step into a temporary directory and renames it when
 complete, so a run killed mid-save leaves the previous checkpoint intact, and
 restore only ever sees finished checkpoints. The data position needs no
-saving: batches are a function of the step (see `input_pipeline`).
+saving: batches are a function of the step (see `gan_jax.data.batching`).
 """
 
 from __future__ import annotations

@@ -24,7 +24,10 @@ from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import optax
+
+from gan_jax.errors import check
 
 Array = jax.Array
 
@@ -175,3 +178,24 @@ GAN_LOSSES: dict[str, GANLoss] = {
 }
 
 SMOOTHABLE = ('minimax', 'non_saturating')
+
+
+def loss_config() -> ml_collections.ConfigDict:
+  """`config.loss`: the GAN objective and its penalties."""
+  return ml_collections.ConfigDict(dict(
+      name='non_saturating',   # see GAN_LOSSES
+      label_smoothing=0.0,     # one-sided, for minimax/non_saturating
+      gradient_penalty_weight=0.0,  # WGAN-GP lambda (Gulrajani et al.: 10)
+      r1_weight=0.0,           # R1 gamma (Mescheder et al. 2018)
+  ))
+
+
+def validate(config: ml_collections.ConfigDict) -> None:
+  """Checks `config.loss` (ConfigError naming the first bad field)."""
+  loss = config.loss
+  check(loss.name in GAN_LOSSES, 'loss.name', loss.name,
+        f'one of {sorted(GAN_LOSSES)}')
+  check(0.0 <= loss.label_smoothing < 1.0, 'loss.label_smoothing',
+        loss.label_smoothing, 'a number in [0, 1)')
+  for name in ('gradient_penalty_weight', 'r1_weight'):
+    check(loss[name] >= 0, f'loss.{name}', loss[name], 'a number >= 0')

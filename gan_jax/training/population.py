@@ -9,7 +9,7 @@ optimizer states, hyperparameters, random stream and data order.
 How the numbers reach the step: the variant and the optimizers are built
 *inside* the vmapped function from a copy of the config whose varying fields
 hold the traced per-member values. Code that switches a term on by a value
-(`if loss.r1_weight:`) asks `config_lib.is_enabled`, which keeps the term for
+(`if loss.r1_weight:`) asks `core.switches.is_enabled`, which keeps the term for
 traced values and weights it by each member's value (0 = off).
 
 A member of a population computes what the same config computes alone, up to
@@ -26,9 +26,12 @@ import ml_collections
 import numpy as np
 
 from gan_jax import config_lib
-from gan_jax import input_pipeline
-from gan_jax import train_step as train_step_lib
 from gan_jax import variants
+from gan_jax.core import optim
+from gan_jax.core import state as state_lib
+from gan_jax.core import train_step as train_step_lib
+from gan_jax.data import batching
+from gan_jax.data.dataset import Dataset
 from gan_jax.errors import ConfigError
 
 # Fields that may differ between the members of one population.
@@ -90,15 +93,15 @@ class Population:
     for field, value in values.items():
       config_lib.set_field(config, field, value)
     gan = variants.build(config, data_shape, num_classes)
-    g_tx, d_tx = train_step_lib.make_optimizers(config)
+    g_tx, d_tx = optim.make_optimizers(config)
     return config, gan, g_tx, d_tx
 
   def init(self, example_batches: dict, data_shape, num_classes
-           ) -> train_step_lib.GANState:
+           ) -> state_lib.GANState:
     """Every member's initial state, stacked: as each config alone would."""
     def one(values, batch):
       config, gan, g_tx, d_tx = self._build(values, data_shape, num_classes)
-      return train_step_lib.init_state(gan, g_tx, d_tx, batch,
+      return state_lib.init_state(gan, g_tx, d_tx, batch,
                                        jax.random.PRNGKey(config.seed),
                                        config.ema_decay)
     return jax.jit(jax.vmap(one))(self.values, example_batches)
@@ -113,11 +116,11 @@ class Population:
     values = self.values
     return lambda states, batches: jax.vmap(one)(values, states, batches)
 
-  def batches(self, dataset: input_pipeline.Dataset, batch_size: int,
+  def batches(self, dataset: Dataset, batch_size: int,
               start: int = 0, random_flip: bool = False,
               num_workers: int = 0) -> Iterator[dict]:
     """(K, batch, ...) batches: member k reads in its own seed's order."""
-    streams = [input_pipeline.batches(dataset, batch_size, member.seed,
+    streams = [batching.batches(dataset, batch_size, member.seed,
                                       start=start, random_flip=random_flip,
                                       num_workers=num_workers)
                for member in self.members]
@@ -125,6 +128,6 @@ class Population:
       yield jax.tree.map(lambda *leaves: np.stack(leaves), *group)
 
 
-def member_state(states: train_step_lib.GANState, index: int):
+def member_state(states: state_lib.GANState, index: int):
   """Member `index` of a population state: an ordinary single-run state."""
   return jax.tree.map(lambda x: x[index], states)

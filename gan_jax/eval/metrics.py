@@ -2,7 +2,7 @@
 
 Every function takes arrays already computed (features of a feature network,
 2-D points, class labels) and returns plain floats, so each can be tested on
-hand-made inputs and reused outside training. `gan_jax.evaluation` computes
+hand-made inputs and reused outside training. `gan_jax.eval.evaluator` computes
 the features and calls these.
 
 Distribution distances on features (N real, M generated, d dimensions):

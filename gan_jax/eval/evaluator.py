@@ -5,29 +5,25 @@ One `Evaluator` per run serves both the periodic evaluations of
 command `python -m gan_jax.evaluate --workdir=DIR`. Metrics by name:
 
   fid, kid, precision_recall, density_coverage
-      on features of `config.eval.features`: 'identity' (the samples
-      themselves; the default for 2-D points), 'classifier' (the 256-d
-      features of a gan_jax classifier, `config.eval.classifier`; the default
-      for images), or 'inception' (the FID Inception-v3 pool features,
-      weights at `config.eval.inception`). Real features are computed once
-      and cached under `config.eval.cache_dir` (default `<workdir>/eval`).
+      on the features of `config.eval.features` (see `features.py`).
   mode_coverage          2-D Gaussian ring/grid: modes, high-quality fraction,
                          reverse KL (VEEGAN / PacGAN protocol).
   stacked_mnist          modes of the 1,000 and KL to uniform, each channel
                          labelled by the MNIST classifier.
   conditional_accuracy   fraction of class-conditional samples that the
                          classifier assigns to the requested class.
-  translation_error      CycleGAN on digits_unpaired: MAE and PSNR of G(a)
-                         against the known transform, held-out digits.
+  translation_error      a translation variant on digits_unpaired: MAE and
+                         PSNR of its translation against the known transform
+                         on held-out digits.
 
-Samples come from a fixed key (`config.eval.seed`), from the generator's EMA
-parameters when there is one, in jitted batches of `config.eval.batch_size`.
+It asks the variant what it produces (`gan.kind`, `gan.num_classes`), never
+its class. Samples come from a fixed key (`config.eval.seed`), from the
+generator's EMA parameters when there is one, in jitted batches of
+`config.eval.batch_size`. This module owns `config.eval` and `config.evals`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from typing import Any
 
@@ -35,20 +31,17 @@ import jax
 import ml_collections
 import numpy as np
 
-from gan_jax import classifier as classifier_lib
-from gan_jax import input_pipeline
-from gan_jax import metrics as metrics_lib
-from gan_jax import variants
-from gan_jax.errors import ConfigError
+from gan_jax.data import sources
+from gan_jax.data.dataset import Dataset
+from gan_jax.data.sources import synthetic
+from gan_jax.errors import ConfigError, check
+from gan_jax.eval import metrics as metrics_lib
+from gan_jax.eval.features import KINDS, Features
 
 METRICS = ('fid', 'kid', 'precision_recall', 'density_coverage',
            'mode_coverage', 'stacked_mnist', 'conditional_accuracy',
            'translation_error')
-_FEATURE_METRICS = ('fid', 'kid', 'precision_recall', 'density_coverage')
-_MIXTURES = {'gaussian_ring': (input_pipeline.ring_means,
-                               input_pipeline.RING_STD),
-             'gaussian_grid': (input_pipeline.grid_means,
-                               input_pipeline.GRID_STD)}
+FEATURE_METRICS = ('fid', 'kid', 'precision_recall', 'density_coverage')
 
 
 def eval_config() -> ml_collections.ConfigDict:
@@ -73,6 +66,18 @@ def evals_config() -> ml_collections.ConfigDict:
   return ml_collections.ConfigDict({name: 0 for name in METRICS})
 
 
+def validate(config: ml_collections.ConfigDict) -> None:
+  """Checks `config.eval` and `config.evals`."""
+  for name in ('num_samples', 'batch_size'):
+    check(config.eval[name] > 0, f'eval.{name}', config.eval[name],
+          'an integer > 0')
+  check(config.eval.features in KINDS, 'eval.features', config.eval.features,
+        f'one of {list(KINDS)}')
+  for name, period in config.evals.items():
+    check(period >= 0, f'evals.{name}', period,
+          'a period in train steps >= 0 (0: not during training)')
+
+
 def translation_error(translated: np.ndarray, target: np.ndarray
                       ) -> dict[str, float]:
   """MAE and PSNR (peak-to-peak 2) of images in [-1, 1]."""
@@ -93,19 +98,19 @@ class Evaluator:
       is empty.
   """
 
-  def __init__(self, config: ml_collections.ConfigDict,
-               dataset: input_pipeline.Dataset, gan, workdir: str):
+  def __init__(self, config: ml_collections.ConfigDict, dataset: Dataset,
+               gan, workdir: str):
     self.config = config
     self.eval = config.eval
     self.dataset = dataset
     self.gan = gan
-    self.cache_dir = self.eval.cache_dir or os.path.join(workdir, 'eval')
-    self._classifier = None
-    self._feature_fn = None
+    self.features = Features(
+        config, dataset, self.eval.cache_dir or os.path.join(workdir, 'eval'))
     self._sample = None
-    self._translation_task = None   # (jitted G, held-out a, target)
+    self._translation_task = None   # (jitted translation, held-out a, target)
 
-  # --- checks -------------------------------------------------------------------
+  def feature_kind(self) -> str:
+    return self.features.kind
 
   def check(self, names) -> None:
     """Raises ConfigError, before any training, for metrics that cannot run."""
@@ -113,82 +118,37 @@ class Evaluator:
     if unknown:
       raise ConfigError(f'unknown metrics {unknown}: expected some of '
                         f'{list(METRICS)}')
-    cyclegan = isinstance(self.gan, variants.CycleGAN)
-    dataset = input_pipeline.dataset_kind(self.config.dataset.name)
+    translation = self.gan.kind == 'translation'
+    dataset = sources.dataset_kind(self.config.dataset.name)
     for name in names:
-      if cyclegan != (name == 'translation_error'):
+      if translation != (name == 'translation_error'):
         raise ConfigError(
             f'metric {name!r} does not apply to model '
             f'{self.config.model.name!r}: translation_error is the metric '
-            'of cyclegan, the others are for generators of noise')
+            'of cyclegan (a translation variant), the others are for '
+            'generators of noise')
       if name == 'translation_error' and dataset != 'digits_unpaired':
         raise ConfigError('translation_error needs the known translation of '
                           'config.dataset.name=digits_unpaired')
-      if name == 'mode_coverage' and dataset not in _MIXTURES:
+      if name == 'mode_coverage' and dataset not in synthetic.MIXTURES:
         raise ConfigError(f'mode_coverage is for the 2-D mixtures '
-                          f'{sorted(_MIXTURES)}, not {dataset!r}')
+                          f'{sorted(synthetic.MIXTURES)}, not {dataset!r}')
       if name == 'stacked_mnist' and dataset != 'stacked_mnist':
         raise ConfigError('stacked_mnist needs config.dataset.name='
                           'stacked_mnist:<MNIST IDX directory>')
-      if name == 'conditional_accuracy' and not getattr(self.gan,
-                                                        'num_classes', 0):
+      if name == 'conditional_accuracy' and not self.gan.num_classes:
         raise ConfigError('conditional_accuracy needs a class-conditional '
                           'model (config.model.conditional=True)')
-      if name in ('stacked_mnist', 'conditional_accuracy') or (
-          name in _FEATURE_METRICS and self.feature_kind() == 'classifier'):
-        if not self.eval.classifier:
-          raise ConfigError(
-              f'metric {name!r} needs a classifier: set config.eval.'
-              'classifier to a directory built by python -m '
-              'gan_jax.classifier --dataset=... --out=DIR (or, for FID on '
-              'Inception features, config.eval.features=inception and '
-              'config.eval.inception=<weights>)')
-        # Loaded now, so a missing or mismatched classifier stops the run
-        # before training rather than at its first evaluation.
-        shape = self.dataset.example_shape
-        if name == 'stacked_mnist':
-          shape = shape[:-1] + (1,)       # labelled channel by channel
-        self.classifier.check_shape(shape, f'the inputs of metric {name!r}')
-      if name in _FEATURE_METRICS and self.feature_kind() == 'inception':
-        from gan_jax.models import inception  # pylint: disable=g-import-not-at-top
-        if not self.eval.inception:
-          raise ConfigError('config.eval.features=inception needs '
-                            'config.eval.inception=<path of the weights>')
-        if not os.path.isfile(os.path.expanduser(self.eval.inception)):
-          raise ConfigError(f'config.eval.inception={self.eval.inception}: '
-                            f'no such file. {inception.WEIGHTS_HELP}')
-
-  def feature_kind(self) -> str:
-    """`config.eval.features` with 'auto' resolved (validated with the config)."""
-    kind = self.eval.features
-    if kind == 'auto':
-      if len(self.dataset.example_shape) == 1:
-        return 'identity'
-      return 'inception' if self.eval.inception else 'classifier'
-    return kind
-
-  # --- pieces ---------------------------------------------------------------------
-
-  @property
-  def classifier(self) -> classifier_lib.Classifier:
-    if self._classifier is None:
-      self._classifier = classifier_lib.load(self.eval.classifier)
-    return self._classifier
-
-  def features(self, samples: np.ndarray) -> np.ndarray:
-    """Features of samples (points pass through) for the feature metrics."""
-    if self._feature_fn is None:
-      kind = self.feature_kind()
-      if kind == 'identity':
-        self._feature_fn = lambda x: np.asarray(x).reshape(len(x), -1)
-      elif kind == 'classifier':    # shape checked by `check`
-        self._feature_fn = lambda x: self.classifier.features(
-            x, self.eval.batch_size)
-      else:
-        from gan_jax.models import inception  # pylint: disable=g-import-not-at-top
-        network = inception.InceptionFeatures(self.eval.inception)
-        self._feature_fn = lambda x: network(x, min(self.eval.batch_size, 200))
-    return self._feature_fn(samples)
+      # Loaded now, so a missing or mismatched network stops the run before
+      # training rather than at its first evaluation.
+      if name == 'stacked_mnist':   # labelled channel by channel
+        self.features.check_classifier(
+            self.dataset.example_shape[:-1] + (1,), f'metric {name!r}')
+      if name == 'conditional_accuracy':
+        self.features.check_classifier(self.dataset.example_shape,
+                                       f'metric {name!r}')
+      if name in FEATURE_METRICS:
+        self.features.check(f'metric {name!r}')
 
   def generate(self, params, model_state) -> dict[str, np.ndarray]:
     """`eval.num_samples` samples from the fixed key: {'x'[, 'label']}."""
@@ -209,33 +169,6 @@ class Evaluator:
     return {name: np.concatenate([c[name] for c in chunks])[
         :self.eval.num_samples] for name in chunks[0]}
 
-  def real_features(self) -> np.ndarray:
-    """Features of up to `eval.num_samples` real examples, cached on disk."""
-    kind = self.feature_kind()
-    source = {'identity': '', 'classifier': self.eval.classifier,
-              'inception': self.eval.inception}[kind]
-    count = min(self.eval.num_samples, len(self.dataset))
-    key = json.dumps([self.config.dataset.to_dict(), kind,
-                      os.path.abspath(source) if source else '', count],
-                     sort_keys=True, default=str)
-    path = os.path.join(self.cache_dir, 'real_features_'
-                        + hashlib.sha256(key.encode()).hexdigest()[:16]
-                        + '.npy')
-    if os.path.exists(path):
-      try:
-        return np.load(path)
-      except (OSError, ValueError):
-        pass    # a damaged cache file is recomputed and replaced
-    features = self.features(self.dataset.examples(count))
-    if jax.process_index() == 0:
-      os.makedirs(self.cache_dir, exist_ok=True)
-      temporary = path + '.tmp.npy'
-      np.save(temporary, features)
-      os.replace(temporary, path)
-    return features
-
-  # --- the metrics ------------------------------------------------------------
-
   def evaluate(self, params, model_state, names) -> dict[str, float]:
     """The metrics `names` of the generator (params, model_state).
 
@@ -248,38 +181,45 @@ class Evaluator:
       return self._translation_error(params)
     samples = self.generate(params, model_state)
     results: dict[str, Any] = {}
-    if any(name in _FEATURE_METRICS for name in names):
-      real, fake = self.real_features(), self.features(samples['x'])
-      if 'fid' in names:
-        results['fid'] = metrics_lib.frechet_distance_of(real, fake)
-      if 'kid' in names:
-        results['kid'], results['kid_std'] = metrics_lib.kernel_distance(
-            real, fake)
-      if 'precision_recall' in names:
-        results['precision'], results['recall'] = (
-            metrics_lib.precision_recall(real, fake))
-      if 'density_coverage' in names:
-        results['density'], results['coverage'] = (
-            metrics_lib.density_coverage(real, fake))
+    if any(name in FEATURE_METRICS for name in names):
+      results.update(self._distribution_metrics(samples['x'], names))
     if 'mode_coverage' in names:
-      means, std = _MIXTURES[input_pipeline.dataset_kind(
+      means, std = synthetic.MIXTURES[sources.dataset_kind(
           self.config.dataset.name)]
       results.update(metrics_lib.mixture_coverage(samples['x'], means(), std))
     if 'stacked_mnist' in names:
       results.update({f'stacked_{k}': v for k, v in
                       self.stacked_mnist_coverage(samples['x']).items()})
     if 'conditional_accuracy' in names:
-      predicted = self.classifier.predict(samples['x'], self.eval.batch_size)
+      predicted = self.features.classifier.predict(samples['x'],
+                                                   self.eval.batch_size)
       results['conditional_accuracy'] = float(
           np.mean(predicted == samples['label']))
+    return results
+
+  def _distribution_metrics(self, samples: np.ndarray, names) -> dict:
+    real, fake = self.features.real(), self.features(samples)
+    results = {}
+    if 'fid' in names:
+      results['fid'] = metrics_lib.frechet_distance_of(real, fake)
+    if 'kid' in names:
+      results['kid'], results['kid_std'] = metrics_lib.kernel_distance(
+          real, fake)
+    if 'precision_recall' in names:
+      results['precision'], results['recall'] = (
+          metrics_lib.precision_recall(real, fake))
+    if 'density_coverage' in names:
+      results['density'], results['coverage'] = (
+          metrics_lib.density_coverage(real, fake))
     return results
 
   def stacked_mnist_coverage(self, images: np.ndarray) -> dict:
     """Labels each channel with the 1-channel classifier: 1,000 modes."""
     n, h, w, c = images.shape
     channels = np.moveaxis(images, -1, 1).reshape(n * c, h, w, 1)
-    self.classifier.check_shape(channels.shape[1:], 'Stacked MNIST channels')
-    labels = self.classifier.predict(channels, self.eval.batch_size)
+    classifier = self.features.classifier
+    classifier.check_shape(channels.shape[1:], 'Stacked MNIST channels')
+    labels = classifier.predict(channels, self.eval.batch_size)
     return metrics_lib.label_coverage(
         metrics_lib.stacked_mode(labels.reshape(n, c)), 1000)
 
@@ -287,9 +227,9 @@ class Evaluator:
     if self._translation_task is None:   # loaded and compiled once per run
       test = self.config.dataset.copy_and_resolve_references()
       test.split = 'test'
-      held_out = input_pipeline.load_dataset(test)
+      held_out = sources.load_dataset(test)
       self._translation_task = (
-          jax.jit(lambda p, x: self.gan.apply_generator(p, 'G', x)),
+          jax.jit(self.gan.translate),
           held_out.examples(len(held_out), 'a'),
           held_out.examples(len(held_out), 'b'))
     translate, a, target = self._translation_task
@@ -309,4 +249,3 @@ def format_table(results: dict[str, float]) -> str:
   width = max(len(name) for name in results)
   return '\n'.join(f'{name:<{width}}  {value:.6g}'
                    for name, value in results.items())
-

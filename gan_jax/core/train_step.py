@@ -1,11 +1,4 @@
-"""The training state pytree and the one train step every variant shares.
-
-`GANState` holds everything that changes during training as plain arrays:
-both sides' parameters, their batch statistics, their two separate optax
-states, the generator EMA, the variant's own state (CycleGAN's image pools),
-the step and the base PRNG key. The optax
-transformations themselves are static and closed over by the step, so jit,
-vmap, sharding and orbax all see one ordinary pytree.
+"""The one train step every variant shares.
 
 `make_train_step` returns `train_step(state, batch) -> (state, metrics)`:
 
@@ -22,134 +15,25 @@ vmap, sharding and orbax all see one ordinary pytree.
      DCGAN and Goodfellow et al.'s alternation), differentiated with respect
      to the generated samples and pulled back through the VJP of step 3, so
      the generator's forward pass is not recomputed.
+  6. The generator EMA, when `ema_decay` > 0.
+
+The variant (see `gan_jax.variants.base`) supplies the networks and the two
+objectives; the state is `gan_jax.core.state.GANState`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
-import flax
 import jax
 import jax.numpy as jnp
-import ml_collections
 import optax
 
-from gan_jax import config_lib
+from gan_jax.core import optim
+from gan_jax.core.state import GANState, NetworkState
+from gan_jax.core.switches import is_enabled
 
-PyTree = Any
 Metrics = dict[str, jax.Array]
-
-
-@flax.struct.dataclass
-class NetworkState:
-  """One side of the game: its parameters, batch statistics, optimizer state."""
-  params: PyTree
-  model_state: dict      # non-parameter collections, e.g. {'batch_stats': ...}
-  opt_state: optax.OptState
-
-
-@flax.struct.dataclass
-class GANState:
-  """Everything training changes, as one pytree of arrays."""
-  step: jax.Array        # int32 scalar: completed train steps
-  rng: jax.Array         # uint32[2]: base key; a step uses fold_in(rng, step)
-  generator: NetworkState
-  discriminator: NetworkState
-  ema_params: PyTree     # EMA of generator params; None if ema_decay == 0
-  variant_state: PyTree  # the variant's own arrays, e.g. image pools ({})
-
-
-def learning_rate_schedule(config: ml_collections.ConfigDict,
-                           num_updates: int) -> optax.Schedule:
-  """The learning rate of one side as a function of its update count."""
-  lr = config.learning_rate
-  if config.schedule == 'constant':
-    schedule = optax.constant_schedule(lr)
-  elif config.schedule == 'linear_decay':
-    # Constant, then linear to zero at the end (CycleGAN, Zhu et al. 2017).
-    start = int(config.decay_start_fraction * num_updates)
-    schedule = optax.join_schedules(
-        [optax.constant_schedule(lr),
-         optax.linear_schedule(lr, 0.0, max(num_updates - start, 1))],
-        [start])
-  elif config.schedule == 'cosine':
-    schedule = optax.cosine_decay_schedule(lr, max(num_updates, 1))
-  else:
-    raise ValueError(f'unknown schedule {config.schedule!r}')
-  if config.warmup_steps:
-    schedule = optax.join_schedules(
-        [optax.linear_schedule(0.0, lr, config.warmup_steps), schedule],
-        [config.warmup_steps])
-  return schedule
-
-
-def make_optimizer(config: ml_collections.ConfigDict,
-                   num_updates: int) -> optax.GradientTransformation:
-  """One side's optimizer; its hyperparameters live in its state as arrays.
-
-  `inject_hyperparams` keeps the learning rate and betas inside the optax
-  state, so they can be logged and vmapped over (a population of runs that
-  differ in learning rate is one program).
-  """
-  schedule = learning_rate_schedule(config, num_updates)
-  if config.name == 'adam':
-    return optax.inject_hyperparams(optax.adam)(
-        learning_rate=schedule, b1=config.b1, b2=config.b2)
-  if config.name == 'adamw':
-    return optax.inject_hyperparams(optax.adamw)(
-        learning_rate=schedule, b1=config.b1, b2=config.b2,
-        weight_decay=config.weight_decay)
-  if config.name == 'rmsprop':
-    return optax.inject_hyperparams(optax.rmsprop)(
-        learning_rate=schedule, decay=config.b2, momentum=_momentum(config.b1))
-  if config.name == 'sgd':
-    return optax.inject_hyperparams(optax.sgd)(
-        learning_rate=schedule, momentum=_momentum(config.b1))
-  raise ValueError(f'unknown optimizer {config.name!r}')
-
-
-def _momentum(b1):
-  return b1 if config_lib.is_enabled(b1) else None
-
-
-def make_optimizers(config: ml_collections.ConfigDict):
-  """(generator, discriminator) optimizers; D updates k times per step."""
-  return (make_optimizer(config.optimizer.generator, config.num_train_steps),
-          make_optimizer(config.optimizer.discriminator,
-                         config.num_train_steps * config.d_steps_per_g_step))
-
-
-def _network_state(variables: dict, tx: optax.GradientTransformation):
-  variables = dict(variables)
-  params = variables.pop('params')
-  return NetworkState(params=params, model_state=variables,
-                      opt_state=tx.init(params))
-
-
-def init_state(gan, g_tx: optax.GradientTransformation,
-               d_tx: optax.GradientTransformation, example_batch: dict,
-               key: jax.Array, ema_decay: float = 0.0) -> GANState:
-  """Initialises both sides from `key` and an example batch (traceable)."""
-  init_key, train_key = jax.random.split(key)
-  g_variables, d_variables = gan.init(init_key, example_batch)
-  generator = _network_state(g_variables, g_tx)
-  return GANState(
-      step=jnp.zeros((), jnp.int32),
-      rng=train_key,
-      generator=generator,
-      discriminator=_network_state(d_variables, d_tx),
-      ema_params=(jax.tree.map(jnp.copy, generator.params)
-                  if config_lib.is_enabled(ema_decay) else None),
-      variant_state=gan.init_variant_state(example_batch))
-
-
-def create_train_state(gan, g_tx: optax.GradientTransformation,
-                       d_tx: optax.GradientTransformation, example_batch: dict,
-                       seed: int, ema_decay: float = 0.0) -> GANState:
-  """`init_state` from `seed`, jitted."""
-  def create(key, batch):
-    return init_state(gan, g_tx, d_tx, batch, key, ema_decay)
-  return jax.jit(create)(jax.random.PRNGKey(seed), example_batch)
 
 
 def scan(f, init, xs):
@@ -170,10 +54,6 @@ def scan(f, init, xs):
   return jax.lax.scan(f, init, xs, unroll=unroll)
 
 
-def _learning_rate(opt_state) -> jax.Array:
-  return opt_state.hyperparams['learning_rate']
-
-
 def make_train_step(gan, g_tx: optax.GradientTransformation,
                     d_tx: optax.GradientTransformation, *,
                     d_steps_per_g_step: int = 1, ema_decay: float = 0.0
@@ -181,7 +61,7 @@ def make_train_step(gan, g_tx: optax.GradientTransformation,
   """Builds the train step (not jitted: the caller jits, vmaps or shards it).
 
   Args:
-    gan: a variant (see `gan_jax.variants`).
+    gan: a variant (see `gan_jax.variants.base`).
     g_tx: the generator side's optimizer.
     d_tx: the discriminator side's optimizer.
     d_steps_per_g_step: k discriminator updates per generator update. The
@@ -264,13 +144,13 @@ def make_train_step(gan, g_tx: optax.GradientTransformation,
                      model_state=g_model_state, opt_state=g_opt_state)
 
     ema_params = state.ema_params
-    if config_lib.is_enabled(ema_decay):
+    if is_enabled(ema_decay):
       ema_params = optax.incremental_update(g.params, ema_params,
                                             step_size=1.0 - ema_decay)
     metrics = {**d_metrics, **g_metrics, 'g_loss': g_loss,
                'g_grad_norm': optax.global_norm(g_grads),
-               'g_learning_rate': _learning_rate(g.opt_state),
-               'd_learning_rate': _learning_rate(d.opt_state)}
+               'g_learning_rate': optim.learning_rate(g.opt_state),
+               'd_learning_rate': optim.learning_rate(d.opt_state)}
     new_state = state.replace(step=state.step + 1, generator=g,
                               discriminator=d, ema_params=ema_params,
                               variant_state=variant_state)
@@ -293,8 +173,3 @@ def scan_steps(train_step: Callable[[GANState, dict],
     return scan(train_step, state, batches)
 
   return multi_step
-
-
-def sample_params(state: GANState) -> PyTree:
-  """The generator parameters used for samples: the EMA when there is one."""
-  return state.generator.params if state.ema_params is None else state.ema_params

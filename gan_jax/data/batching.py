@@ -1,0 +1,152 @@
+"""Batches: deterministic, resumable, per host; and their trip to the device.
+
+Batching uses grain (`grain.MapDataset`): per host, each domain is sliced to
+the host's shard, shuffled with a seed (a fresh permutation every epoch),
+converted to float32 in [-1, 1], batched with drop_remainder, repeated, and
+optionally flipped at random per example. Batch number s is a pure function
+of (seed, s), so a run resumed at step s reads exactly the batches an
+uninterrupted run reads: the data position is the step, which the checkpoint
+restores.
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+from typing import Iterable, Iterator
+
+import grain
+import jax
+import numpy as np
+
+from gan_jax.data.dataset import Dataset
+from gan_jax.data.prepare import Example, to_model_inputs
+from gan_jax.errors import ConfigError
+
+
+def _flip_half(batch: Example, rng: np.random.Generator) -> Example:
+  flip = rng.random(len(batch['x'])) < 0.5
+  batch = dict(batch)
+  batch['x'] = np.where(flip[:, None, None, None], batch['x'][:, :, ::-1],
+                        batch['x'])
+  return batch
+
+
+def domain_batches(source, batch_size: int, seed: int, *,
+                   random_flip: bool = False, shard_index: int = 0,
+                   shard_count: int = 1) -> grain.MapDataset:
+  """All batches of one source as a random-access grain dataset.
+
+  Batch s is a pure function of (seed, s): each epoch is a new permutation of
+  this host's shard; the last partial batch of an epoch is dropped.
+  """
+  dataset = grain.MapDataset.source(source)[shard_index::shard_count]
+  if batch_size > len(dataset):
+    raise ConfigError(
+        f'a train step needs {batch_size} examples per host (batch_size x '
+        f'd_steps_per_g_step) but the dataset has {len(dataset)}: lower '
+        'config.batch_size')
+  dataset = (dataset.shuffle(seed=seed).map(to_model_inputs)
+             .batch(batch_size, drop_remainder=True).repeat())
+  if random_flip:
+    dataset = dataset.random_map(_flip_half, seed=seed)
+  return dataset
+
+
+class _ZippedDomains:
+  """Random access over the batch streams of several domains, by step."""
+
+  def __init__(self, streams: dict[str, grain.MapDataset]):
+    self.streams = streams
+
+  def __len__(self) -> int:
+    return min(len(stream) for stream in self.streams.values())
+
+  def __getitem__(self, index: int) -> Example:
+    return {name: stream[index]['x'] for name, stream in self.streams.items()}
+
+
+def batches(dataset: Dataset, batch_size: int, seed: int, start: int = 0,
+            random_flip: bool = False, num_workers: int = 0
+            ) -> Iterator[Example]:
+  """Yields this host's batches start, start + 1, ... as numpy dicts.
+
+  One domain gives {'x', 'label'?}; two give {'a', 'b'}, each domain with its
+  own shuffling seed so that the pairs are never the same twice.
+
+  Args:
+    dataset: the sources.
+    batch_size: the global batch size (split evenly over hosts).
+    seed: the shuffling (and flipping) seed.
+    start: the index of the first batch: the train step to resume at.
+    random_flip: flip each image horizontally with probability 1/2.
+    num_workers: grain worker processes that read and decode in parallel; 0
+      reads in the calling thread (enough when the data is in memory).
+  """
+  host, hosts = jax.process_index(), jax.process_count()
+  if batch_size % hosts:
+    raise ConfigError(f'the global batch {batch_size} does not split over '
+                      f'{hosts} hosts: make config.batch_size a multiple')
+  streams = {
+      name: domain_batches(source, batch_size // hosts, seed + 7919 * i,
+                           random_flip=random_flip, shard_index=host,
+                           shard_count=hosts)
+      for i, (name, source) in enumerate(dataset.domains.items())}
+  stream = (streams['x'] if set(streams) == {'x'}
+            else grain.MapDataset.source(_ZippedDomains(streams)))
+  if num_workers:
+    return iter(stream[start:].to_iter_dataset().mp_prefetch(
+        grain.MultiprocessingOptions(num_workers=num_workers)))
+  # Indexing directly: grain's default iterator adds a pool of 16 reader
+  # threads, which costs more than it gives on few cores (measured).
+  return (stream[index] for index in itertools.count(start))
+
+
+def stack_batches(iterator: Iterator[Example],
+                  lengths: Iterable[int]) -> Iterator[Example]:
+  """Groups consecutive batches: one (n, ...) stacked batch per length n.
+
+  Feeds `train_step.scan_steps`, which runs n train steps per dispatch.
+  """
+  for length in lengths:
+    group = [next(iterator) for _ in range(length)]
+    yield jax.tree.map(lambda *leaves: np.stack(leaves), *group)
+
+
+def prefetch_to_device(iterator: Iterator, size: int,
+                       sharding: jax.sharding.Sharding | None = None
+                       ) -> Iterator:
+  """Moves batches to the device on a background thread, `size` ahead.
+
+  The training loop then never waits for host-side batch assembly or the
+  host-to-device copy while the previous step runs. With a `sharding` each
+  host's batch is its slice of the global batch
+  (`jax.make_array_from_process_local_data`).
+  """
+  def to_device(item):
+    if sharding is None:
+      return jax.device_put(item)
+    return jax.tree.map(
+        lambda x: jax.make_array_from_process_local_data(sharding, x), item)
+
+  buffer: queue.Queue = queue.Queue(maxsize=size)
+  done = object()
+
+  def produce():
+    try:
+      for item in iterator:
+        buffer.put(to_device(item))
+    except Exception as e:  # pylint: disable=broad-except
+      buffer.put(e)
+      return
+    buffer.put(done)
+
+  threading.Thread(target=produce, daemon=True).start()
+  while True:
+    item = buffer.get()
+    if item is done:
+      return
+    if isinstance(item, Exception):
+      raise item
+    yield item
