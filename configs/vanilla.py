@@ -28,6 +28,9 @@ def get_config(arg=None):
   config.model.latent_dim = 2 if arg.dataset.startswith('gaussian') else 64
   config.model.g_hidden = (400, 400, 400, 400)
   config.model.d_hidden = (200, 200, 200)
+  config.model.g_norm = 'none'         # 'batch': PacGAN's batch-normed G
+  config.model.d_maxout_pieces = 0     # >= 2: maxout D (PacGAN: 5)
+  config.model.init_std = 0.0          # > 0: N(0, std^2) weights (PacGAN: 0.02)
   config.model.pack = arg.pack     # PacGAN: D judges `pack` samples jointly
 
   config.loss.name = arg.loss

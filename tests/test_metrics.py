@@ -148,6 +148,26 @@ def test_mixture_coverage_counts_modes():
   assert too_few['modes'] == 0               # under min_count samples
 
 
+def test_mixture_coverage_pacgan_rules():
+  """PacGAN's code: one high-quality sample covers a mode; its reverse KL
+  is over the high-quality samples' modes only."""
+  means, std = synthetic.grid_means(), synthetic.GRID_STD
+  on_mode = np.repeat(means[7:8], 100, axis=0)
+  singles = means[:3] + 0.5 * std                # one good sample in 3 modes
+  stray = np.repeat((means[10:15] + means[15:20]) / 2, 40, axis=0)
+  result = metrics.mixture_coverage(
+      np.concatenate([on_mode, singles, stray]), means, std)
+  assert result['modes'] == 1 and result['modes_pacgan'] == 4
+  assert result['high_quality'] == pytest.approx(103 / 303)
+  histogram = np.array([1, 1, 1, 100]) / 103
+  assert result['reverse_kl_pacgan'] == pytest.approx(
+      np.sum(histogram * np.log(histogram * 25)))
+  # Over every sample's nearest mode, the strays spread the histogram.
+  assert result['reverse_kl'] < result['reverse_kl_pacgan']
+  none = metrics.mixture_coverage(stray, means, std)
+  assert none['modes_pacgan'] == 0 and none['reverse_kl_pacgan'] == np.inf
+
+
 def test_label_coverage_and_stacked_modes():
   assert list(metrics.stacked_mode(np.array([[1, 2, 3], [0, 0, 9]]))) == [
       123, 9]

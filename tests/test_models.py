@@ -11,6 +11,7 @@ from gan_jax import config_lib
 from gan_jax import models
 from gan_jax.models import dcgan
 from gan_jax.models import layers
+from gan_jax.models import mlp
 
 
 def dcgan_config(**kw):
@@ -64,6 +65,52 @@ def test_mlp_shapes(shape):
   out, _ = g.init_with_output(jax.random.PRNGKey(0), z)
   assert out.shape == (5,) + shape
   assert d.init_with_output(jax.random.PRNGKey(1), out)[0].shape == (5,)
+
+
+def test_maxout_is_the_max_over_its_pieces():
+  layer = mlp.Maxout(features=3, pieces=5)
+  x = jax.random.normal(jax.random.PRNGKey(0), (4, 2))
+  variables = layer.init(jax.random.PRNGKey(1), x)
+  dense = variables['params']['Dense_0']
+  linear = np.asarray(x @ dense['kernel'] + dense['bias']).reshape(4, 3, 5)
+  np.testing.assert_allclose(layer.apply(variables, x), linear.max(-1),
+                             rtol=1e-6)
+
+
+def test_pacgan_protocol_mlp_options():
+  """PacGAN's 2-D networks: BN + ReLU generator, maxout D, N(0, 0.02)."""
+  config = ml_collections.ConfigDict(dict(
+      name='mlp', latent_dim=2, g_hidden=(400, 400), d_hidden=(200,),
+      g_norm='batch', d_maxout_pieces=5, init_std=0.02))
+  g, d = models.build(config, (8,))      # a pack of 4 points
+  z = jax.random.normal(jax.random.PRNGKey(0), (100, 2))
+  g_vars = g.init(jax.random.PRNGKey(1), z, train=True)
+  assert set(g_vars) == {'params', 'batch_stats'}
+  assert 'bias' not in g_vars['params']['Dense_0']      # BN supplies the shift
+  kernel = np.asarray(g_vars['params']['Dense_1']['kernel'])
+  assert abs(kernel.std() - 0.02) < 0.002
+  # Training mode normalises with the batch and moves the running averages
+  # by 0.05 of the way (Blocks' population update, as PacGAN trained).
+  _, updated = g.apply(g_vars, z, train=True, mutable=['batch_stats'])
+  hidden = np.asarray(z @ g_vars['params']['Dense_0']['kernel'])
+  np.testing.assert_allclose(updated['batch_stats']['BatchNorm_0']['mean'],
+                             0.05 * hidden.mean(0), rtol=1e-4, atol=1e-7)
+  # Evaluation uses the running averages: one sample alone is well defined.
+  assert g.apply(g_vars, z[:1], train=False).shape == (1, 8)
+  d_vars = d.init(jax.random.PRNGKey(2), jnp.zeros((3, 8)))
+  assert d_vars['params']['Maxout_0']['Dense_0']['kernel'].shape == (8, 1000)
+  assert d.apply(d_vars, jnp.zeros((3, 8))).shape == (3,)
+
+
+@pytest.mark.parametrize('field,value', [('g_norm', 'layer'),
+                                         ('d_maxout_pieces', 1),
+                                         ('init_std', -1.0)])
+def test_mlp_options_are_checked(field, value):
+  config = ml_collections.ConfigDict(dict(name='mlp', latent_dim=2,
+                                          g_hidden=(4,), d_hidden=(4,)))
+  config[field] = value
+  with pytest.raises(config_lib.ConfigError, match=f'config.model.{field}'):
+    models.build(config, (2,))
 
 
 @pytest.mark.parametrize('res', [30, 9, 2, 36 * 64])

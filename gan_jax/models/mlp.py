@@ -4,11 +4,21 @@ With `num_classes > 0` both are conditioned as in Mirza & Osindero 2014: the
 one-hot label is concatenated to z in the generator and to x in the
 discriminator.
 
-The paper's discriminator used maxout units and dropout; this one uses
-LeakyReLU(0.2), which trains as well on the 2-D mixtures and images here and
-keeps the discriminator deterministic (no dropout randomness in the step).
+Options (`config.model`), so that the published protocols can be followed:
+  g_norm            'none' (default) or 'batch': batch norm before each ReLU
+                    of the generator, as PacGAN's 2-D networks (Lin et al.
+                    2018, after ALI); hidden layers then have no bias.
+  d_maxout_pieces   0 (default): LeakyReLU(0.2) hidden units; k >= 2: maxout
+                    units of k pieces (Goodfellow et al. 2013), as the
+                    original GAN's and PacGAN's discriminators.
+  init_std          0 (default): Flax's LeCun-normal weights; s > 0: weights
+                    ~ N(0, s^2) and zero biases (PacGAN: 0.02).
+The original GAN's discriminator also used dropout; none is applied here,
+which keeps the discriminator deterministic (no dropout randomness in the
+step).
 """
 
+import functools
 from typing import Sequence
 
 import flax.linen as nn
@@ -22,23 +32,52 @@ from gan_jax.models import layers
 from gan_jax.models import registry
 
 
+def _dense(init_std: float, dtype, **kwargs):
+  """nn.Dense with N(0, init_std^2) weights when init_std > 0."""
+  if init_std > 0:
+    kwargs['kernel_init'] = nn.initializers.normal(stddev=init_std)
+  return functools.partial(nn.Dense, dtype=dtype, **kwargs)
+
+
+class Maxout(nn.Module):
+  """A maxout layer: the max over `pieces` linear maps (Goodfellow et al. 2013)."""
+  features: int
+  pieces: int
+  init_std: float = 0.0
+  dtype: jnp.dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> jax.Array:
+    y = _dense(self.init_std, self.dtype)(self.features * self.pieces)(x)
+    return y.reshape(y.shape[:-1] + (self.features, self.pieces)).max(-1)
+
+
 class MLPGenerator(nn.Module):
   """z -> ReLU MLP -> a data example; tanh output for images, linear for points."""
   output_shape: tuple[int, ...]
   hidden_dims: Sequence[int]
   num_classes: int = 0
+  norm: str = 'none'              # none | batch
+  init_std: float = 0.0
   dtype: jnp.dtype = jnp.float32  # computation dtype; output is float32
 
   @nn.compact
   def __call__(self, z: jnp.ndarray, labels: jnp.ndarray | None = None,
                train: bool = True) -> jnp.ndarray:
-    del train  # no batch statistics
     x = z
     if self.num_classes:
       x = jnp.concatenate([x, jax.nn.one_hot(labels, self.num_classes)], -1)
+    batch_norm = self.norm == 'batch'
+    dense = _dense(self.init_std, self.dtype)
     for width in self.hidden_dims:
-      x = nn.relu(nn.Dense(width, dtype=self.dtype)(x))
-    x = nn.Dense(int(np.prod(self.output_shape)), dtype=self.dtype)(x)
+      x = dense(width, use_bias=not batch_norm)(x)
+      if batch_norm:
+        # Blocks' BatchNormalization, as PacGAN used it: running averages
+        # with weight 0.05 per update, epsilon 1e-4 (arguments by name).
+        x = nn.BatchNorm(use_running_average=not train, momentum=0.95,
+                         epsilon=1e-4, dtype=self.dtype)(x)
+      x = nn.relu(x)
+    x = dense(int(np.prod(self.output_shape)))(x)
     x = x.astype(jnp.float32)
     if len(self.output_shape) == 3:  # images live in [-1, 1]
       x = jnp.tanh(x)
@@ -46,9 +85,11 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-  """A data example -> LeakyReLU(0.2) MLP -> one logit."""
+  """A data example -> LeakyReLU(0.2) or maxout MLP -> one logit."""
   hidden_dims: Sequence[int]
   num_classes: int = 0
+  maxout_pieces: int = 0          # >= 2: maxout units
+  init_std: float = 0.0
   dtype: jnp.dtype = jnp.float32  # computation dtype; logits are float32
 
   @nn.compact
@@ -58,25 +99,42 @@ class MLPDiscriminator(nn.Module):
     x = x.reshape((x.shape[0], -1))
     if self.num_classes:
       x = jnp.concatenate([x, jax.nn.one_hot(labels, self.num_classes)], -1)
+    dense = _dense(self.init_std, self.dtype)
     for width in self.hidden_dims:
-      x = nn.leaky_relu(nn.Dense(width, dtype=self.dtype)(x),
-                        negative_slope=0.2)
-    return nn.Dense(1, dtype=self.dtype)(x)[:, 0].astype(jnp.float32)
+      if self.maxout_pieces >= 2:
+        x = Maxout(width, self.maxout_pieces, self.init_std, self.dtype)(x)
+      else:
+        x = nn.leaky_relu(dense(width)(x), negative_slope=0.2)
+    return dense(1)(x)[:, 0].astype(jnp.float32)
 
 
 @registry.register('mlp')
 def build(config: ml_collections.ConfigDict, data_shape: tuple[int, ...],
           num_classes: int = 0):
-  """Builds the MLP pair from config.model.{g_hidden,d_hidden}."""
+  """Builds the MLP pair from config.model.{g_hidden,d_hidden} and options."""
   for field in ('g_hidden', 'd_hidden'):
     widths = config.get(field)
     if widths is None or any(int(w) <= 0 for w in widths):
       raise ConfigError(
           f'config.model.{field}={widths!r} is invalid for the mlp model: '
           'expected a tuple of positive layer widths, e.g. (256, 256)')
+  g_norm = config.get('g_norm', 'none')
+  if g_norm not in ('none', 'batch'):
+    raise ConfigError(f"config.model.g_norm={g_norm!r} is invalid: expected "
+                      "one of ['none', 'batch']")
+  pieces = config.get('d_maxout_pieces', 0)
+  if pieces < 0 or pieces == 1:
+    raise ConfigError(f'config.model.d_maxout_pieces={pieces} is invalid: '
+                      'expected 0 (LeakyReLU units) or an integer >= 2')
+  init_std = config.get('init_std', 0.0)
+  if init_std < 0:
+    raise ConfigError(f'config.model.init_std={init_std} is invalid: expected '
+                      '0 (LeCun-normal) or a standard deviation > 0')
   dtype = layers.compute_dtype(config)
   return (MLPGenerator(output_shape=data_shape,
                        hidden_dims=tuple(config.g_hidden),
-                       num_classes=num_classes, dtype=dtype),
+                       num_classes=num_classes, norm=g_norm,
+                       init_std=init_std, dtype=dtype),
           MLPDiscriminator(hidden_dims=tuple(config.d_hidden),
-                           num_classes=num_classes, dtype=dtype))
+                           num_classes=num_classes, maxout_pieces=pieces,
+                           init_std=init_std, dtype=dtype))
