@@ -19,7 +19,7 @@ from absl import app
 from absl import flags
 import numpy as np
 
-from gan_jax.errors import GanJaxError
+from gan_jax import cli
 from gan_jax.eval import classifier as classifier_lib
 
 FLAGS = flags.FLAGS
@@ -54,11 +54,8 @@ def build(dataset: str, out: str, resolution: int, steps: int,
 
 def main(argv):
   del argv
-  try:
-    meta = build(FLAGS.dataset, FLAGS.out, FLAGS.resolution, FLAGS.steps,
-                 FLAGS.seed)
-  except GanJaxError as e:
-    sys.exit(f'gan_jax.classifier: error: {e}')
+  meta = build(FLAGS.dataset, FLAGS.out, FLAGS.resolution, FLAGS.steps,
+               FLAGS.seed)
   print(f'{FLAGS.dataset}: test accuracy {meta["test_accuracy"]:.4f} on '
         f'{meta["test_examples"]} images ({meta["train_examples"]} training '
         f'images, {FLAGS.steps} steps, {meta["seconds"]:.0f} s). Saved to '
@@ -66,4 +63,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

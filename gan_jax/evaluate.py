@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 
 from absl import app
 from absl import flags
 import jax
 import ml_collections
 
+from gan_jax import cli
 from gan_jax import config_lib
 from gan_jax.core import state as state_lib
 from gan_jax.data import sources
@@ -29,7 +29,6 @@ from gan_jax.data.sources import synthetic
 from gan_jax.errors import CheckpointError, GanJaxError, WorkdirError
 from gan_jax.eval import evaluator as evaluator_lib
 from gan_jax.training import experiment as experiment_lib
-from gan_jax.training import summary
 
 FLAGS = flags.FLAGS
 
@@ -96,6 +95,11 @@ def evaluate_workdir(workdir: str, metrics: list[str] | None = None,
     (step, {metric: value}).
   """
   workdir = os.path.abspath(workdir)
+  eval_dir = os.path.join(workdir, 'eval')
+  if os.path.exists(eval_dir) and not os.path.isdir(eval_dir):
+    raise WorkdirError(f'{eval_dir} is a file, but evaluate writes its '
+                       'results and feature cache into that directory: move '
+                       'the file away')
   config = load_run_config(workdir)
   for name, value in (overrides or {}).items():
     config.eval[name] = value
@@ -128,15 +132,11 @@ def evaluate_workdir(workdir: str, metrics: list[str] | None = None,
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  summary.quiet_library_logs()
   overrides = {name: FLAGS[name].value for name in
                ('classifier', 'inception', 'features', 'num_samples')
                if FLAGS[name].present}
-  try:
-    step, results = evaluate_workdir(
-        FLAGS.workdir, FLAGS.metrics or None, overrides)
-  except GanJaxError as e:
-    sys.exit(f'gan_jax.evaluate: error: {e}')
+  step, results = evaluate_workdir(FLAGS.workdir, FLAGS.metrics or None,
+                                   overrides)
   print(f'{FLAGS.workdir} at step {step}:')
   print(evaluator_lib.format_table(results))
 
@@ -152,4 +152,4 @@ if __name__ == '__main__':
   flags.DEFINE_integer('num_samples', 10_000,
                        'Overrides config.eval.num_samples.')
   flags.mark_flags_as_required(['workdir'])
-  app.run(main)
+  cli.run(main)

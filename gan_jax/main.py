@@ -16,10 +16,10 @@ from absl import logging
 import jax
 from ml_collections import config_flags
 
+from gan_jax import cli
 from gan_jax import config_lib
 from gan_jax.errors import ConfigError, GanJaxError
 from gan_jax.training import loop
-from gan_jax.training import summary
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None,
@@ -95,7 +95,6 @@ def parse_flags(argv: list[str]) -> list[str]:
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  summary.quiet_library_logs()
   initialize_distributed()
   logging.info('JAX process %d/%d, devices: %s', jax.process_index(),
                jax.process_count(), jax.devices())
@@ -103,13 +102,9 @@ def main(argv):
     config = FLAGS.config
     config.get('seed')  # ml_collections reports a bad --config file lazily
   except (OSError, GanJaxError) as e:
-    sys.exit(f'gan_jax: error: --config: {e}')
-  try:
-    loop.train_and_evaluate(config, FLAGS.workdir)
-  except GanJaxError as e:
-    # One clear message, no traceback, nonzero exit.
-    sys.exit(f'gan_jax: error: {e}')
+    cli.fail(f'--config: {e}')
+  loop.train_and_evaluate(config, FLAGS.workdir)
 
 
 if __name__ == '__main__':
-  app.run(main, flags_parser=parse_flags)
+  cli.run(main, flags_parser=parse_flags)

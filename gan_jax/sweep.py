@@ -30,7 +30,6 @@ import itertools
 import json
 import os
 import re
-import sys
 from typing import Any, Sequence
 
 from absl import app
@@ -38,13 +37,13 @@ from absl import flags
 from absl import logging
 import ml_collections
 
+from gan_jax import cli
 from gan_jax import config_lib
-from gan_jax.errors import ConfigError, GanJaxError
+from gan_jax.errors import ConfigError
 from gan_jax.training import checkpoint
 from gan_jax.training import experiment as experiment_lib
 from gan_jax.training import loop
 from gan_jax.training import population as population_lib
-from gan_jax.training import summary
 from gan_jax.training.workdir import prepare_workdir
 
 FLAGS = flags.FLAGS
@@ -94,12 +93,18 @@ def load_sweep(path: str) -> list[dict]:
   if not os.path.isfile(path):
     raise ConfigError(f'--sweep={path} is not a file: give a Python file '
                       'that defines get_sweep()')
-  spec = importlib.util.spec_from_file_location('gan_jax_sweep', path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  if not hasattr(module, 'get_sweep'):
-    raise ConfigError(f'--sweep={path} defines no get_sweep()')
-  sweep = list(module.get_sweep())
+  try:
+    spec = importlib.util.spec_from_file_location('gan_jax_sweep', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not hasattr(module, 'get_sweep'):
+      raise ConfigError(f'--sweep={path} defines no get_sweep()')
+    sweep = list(module.get_sweep())
+  except ConfigError:
+    raise
+  except Exception as e:  # pylint: disable=broad-except
+    raise ConfigError(f'--sweep={path} cannot be loaded: {type(e).__name__}: '
+                      f'{e}') from e
   if not sweep or not all(isinstance(m, dict) for m in sweep):
     raise ConfigError(f'get_sweep() of {path} must return a non-empty list '
                       'of override dicts')
@@ -228,23 +233,19 @@ def export_member(base: ml_collections.ConfigDict, sweep: list[dict],
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  summary.quiet_library_logs()
-  try:
-    sweep = load_sweep(FLAGS.sweep)
-    if FLAGS.export_member:
-      if not FLAGS.export_to:
-        raise ConfigError('--export_member needs --export_to=DIR')
-      step = export_member(FLAGS.config, sweep, FLAGS.workdir,
-                           FLAGS.export_member, FLAGS.export_to)
-      print(f'exported {FLAGS.export_member} at step {step} to '
-            f'{FLAGS.export_to}')
-      return
-    run(FLAGS.config, sweep, FLAGS.workdir, FLAGS.rank_by, FLAGS.rank_order)
-  except GanJaxError as e:
-    sys.exit(f'gan_jax: error: {e}')
+  sweep = load_sweep(FLAGS.sweep)
+  if FLAGS.export_member:
+    if not FLAGS.export_to:
+      raise ConfigError('--export_member needs --export_to=DIR')
+    step = export_member(FLAGS.config, sweep, FLAGS.workdir,
+                         FLAGS.export_member, FLAGS.export_to)
+    print(f'exported {FLAGS.export_member} at step {step} to '
+          f'{FLAGS.export_to}')
+    return
+  run(FLAGS.config, sweep, FLAGS.workdir, FLAGS.rank_by, FLAGS.rank_order)
 
 
 if __name__ == '__main__':
   _define_flags()
   from gan_jax.main import parse_flags  # pylint: disable=g-import-not-at-top
-  app.run(main, flags_parser=parse_flags)
+  cli.run(main, flags_parser=parse_flags)

@@ -66,3 +66,43 @@ def subprocess_env():
 
 
 PYTHON = sys.executable
+
+
+def write_idx(path: str, array) -> None:
+  """Writes a uint8 array as an IDX file (the MNIST format)."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  array = np.ascontiguousarray(array, np.uint8)
+  header = bytes([0, 0, 8, array.ndim]) + b''.join(
+      int(n).to_bytes(4, 'big') for n in array.shape)
+  with open(path, 'wb') as f:
+    f.write(header + array.tobytes())
+
+
+# Real MNIST, where the machine has it: `.ci/run` sets GAN_JAX_MNIST to
+# ../shared/data/mnist. Elsewhere (a fresh clone) the tests make MNIST-format
+# files from scikit-learn's digits, which every install has.
+MNIST_ENV = 'GAN_JAX_MNIST'
+
+
+@pytest.fixture(scope='session')
+def mnist_dir(tmp_path_factory) -> str:
+  """A directory of MNIST-format IDX files: train and t10k, 28 px, 10 classes."""
+  path = os.environ.get(MNIST_ENV)
+  if path:
+    if not os.path.isdir(path):
+      pytest.fail(f'{MNIST_ENV}={path} is not a directory')
+    return path
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  from sklearn import datasets  # pylint: disable=g-import-not-at-top
+  digits = datasets.load_digits()
+  images = np.stack([
+      np.asarray(Image.fromarray(np.uint8(image * 255 / 16)).resize(
+          (20, 20), Image.BILINEAR)) for image in digits.images])
+  images = np.pad(images, ((0, 0), (4, 4), (4, 4)))   # MNIST: 20 px in 28
+  directory = tmp_path_factory.mktemp('digits_as_mnist')
+  for prefix, part in (('train', slice(0, 1300)), ('t10k', slice(1300, None))):
+    write_idx(str(directory / f'{prefix}-images-idx3-ubyte'), images[part])
+    write_idx(str(directory / f'{prefix}-labels-idx1-ubyte'),
+              digits.target[part])
+  return str(directory)

@@ -21,27 +21,26 @@ from gan_jax.core import state as state_lib
 from gan_jax.errors import CheckpointError, ConfigError
 from test_main import read_scalars
 
-MNIST = os.path.join(os.path.dirname(REPO), 'shared', 'data', 'mnist')
-
-
 @pytest.fixture(scope='module')
-def mnist_classifier(tmp_path_factory):
+def mnist_classifier(tmp_path_factory, mnist_dir):
   """A quickly trained MNIST classifier (about 90% on the test split)."""
-  images, labels = classifier_lib.labelled_images(f'idx:{MNIST}', 'train', 28)
+  images, labels = classifier_lib.labelled_images(f'idx:{mnist_dir}', 'train',
+                                                  28)
   model = classifier_lib.train_classifier(images, labels, 10, steps=100,
                                           batch_size=32)
   directory = str(tmp_path_factory.mktemp('classifier') / 'mnist')
-  test_x, test_y = classifier_lib.labelled_images(f'idx:{MNIST}', 'test', 28)
+  test_x, test_y = classifier_lib.labelled_images(f'idx:{mnist_dir}', 'test',
+                                                  28)
   accuracy = float(np.mean(model.predict(test_x[:2000]) == test_y[:2000]))
   classifier_lib.save(model, directory, {'test_accuracy': accuracy})
-  return directory, accuracy
+  return directory, accuracy, mnist_dir
 
 
 def test_classifier_round_trip_and_errors(mnist_classifier, tmp_path):
-  directory, accuracy = mnist_classifier
+  directory, accuracy, mnist = mnist_classifier
   assert accuracy > 0.8       # far above chance after 100 steps
   loaded = classifier_lib.load(directory)
-  images, labels = classifier_lib.labelled_images(f'idx:{MNIST}', 'test', 28)
+  images, labels = classifier_lib.labelled_images(f'idx:{mnist}', 'test', 28)
   assert np.mean(loaded.predict(images[:2000]) == labels[:2000]) == accuracy
   assert loaded.features(images[:3]).shape == (3, 256)
   with pytest.raises(CheckpointError, match='python -m gan_jax.classifier'):
@@ -57,9 +56,9 @@ def test_classifier_round_trip_and_errors(mnist_classifier, tmp_path):
 
 
 def test_stacked_mnist_modes_of_real_stacked_test_digits(mnist_classifier):
-  directory, accuracy = mnist_classifier
+  directory, accuracy, mnist = mnist_classifier
   config = load_config('dcgan', 'res=28,channels=3')
-  config.dataset.name = f'stacked_mnist:{MNIST}'
+  config.dataset.name = f'stacked_mnist:{mnist}'
   config.dataset.split = 'test'
   config.dataset.num_examples = 1000
   dataset = sources.load_dataset(config.dataset)
@@ -70,7 +69,7 @@ def test_stacked_mnist_modes_of_real_stacked_test_digits(mnist_classifier):
   # Each channel is a real test digit; the label is its 3-digit mode.
   digits = idx.load_idx(
       apply_overrides(config.dataset.copy_and_resolve_references(),
-                      {'channels': 1}), MNIST).domains['x'].arrays
+                      {'channels': 1}), mnist).domains['x'].arrays
   first = source.triples[0]
   np.testing.assert_array_equal(source[0]['image'][..., 1],
                                 digits['image'][first[1]][..., 0])
@@ -145,10 +144,10 @@ def test_evaluate_errors_are_clear(tmp_path, mnist_classifier):
 
 
 def test_domain_fid_and_conditional_accuracy(tmp_path, mnist_classifier):
-  directory, _ = mnist_classifier
+  directory, _, mnist = mnist_classifier
   config = load_config('cgan')
   config = apply_overrides(config, {
-      'dataset.name': f'idx:{MNIST}', 'dataset.resolution': 28,
+      'dataset.name': f'idx:{mnist}', 'dataset.resolution': 28,
       'batch_size': 20, 'num_train_steps': 2, 'model.g_features': 8,
       'model.d_features': 8, 'eval.classifier': directory,
       'eval.num_samples': 200, 'eval.batch_size': 100})

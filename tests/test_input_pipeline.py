@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO, tiny_dcgan_config
+from conftest import MNIST_ENV, REPO, tiny_dcgan_config
 from gan_jax import config_lib
 from gan_jax import errors
 from gan_jax.data import batching
@@ -17,7 +17,7 @@ from gan_jax.data.sources import idx
 from gan_jax.data.sources import synthetic
 from gan_jax.training import experiment as experiment_lib
 
-SHARED_MNIST = os.path.join(os.path.dirname(REPO), 'shared', 'data', 'mnist')
+SHARED_MNIST = os.environ.get(MNIST_ENV, '')
 
 
 def dataset_config(**kw):
@@ -120,8 +120,8 @@ def test_idx_corrupt_header_is_a_clear_error(tmp_path):
     idx.read_idx(str(path))
 
 
-@pytest.mark.skipif(not os.path.isdir(SHARED_MNIST),
-                    reason=f'{SHARED_MNIST} is not present on this machine')
+@pytest.mark.skipif(not SHARED_MNIST, reason=f'{MNIST_ENV} does not name the '
+                    'real MNIST files (.ci/run sets it to ../shared/data/mnist)')
 @pytest.mark.parametrize('split', ['train', 'test'])
 def test_idx_reader_on_shared_mnist(split):
   ds = sources.load_dataset(dataset_config(

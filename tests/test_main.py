@@ -164,37 +164,17 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path,
                                   workdir)
 
   def nan_digits(config, argument):
+    # The same data name, NaN inside: data damaged after the run started
+    # (loaders refuse NaN at load; this one is past that check).
     shape = digits.load_digits(config, argument).example_shape
     return dataset_lib.Dataset({'x': dataset_lib.ArraySource(
         {'x': np.full((100,) + shape, np.nan, np.float32)})})
 
-  monkeypatch.setitem(source_registry.SOURCES, 'nan_digits',
+  monkeypatch.setitem(source_registry.SOURCES, 'digits',
                       source_registry.Source(nan_digits, False))
-  config = tiny_dcgan_config(num_train_steps=6, **{'dataset.name':
-                                                   'nan_digits'})
+  config = tiny_dcgan_config(num_train_steps=6)
   with pytest.raises(errors.NonFiniteLossError,
                      match=r'd_loss is nan at step 4.*step 3.*intact'):
     loop.train_and_evaluate(config, workdir)
   assert os.listdir(os.path.join(workdir, 'checkpoints')) == ['3']
   assert_trees_equal(final_state(config, workdir), good)
-
-
-def test_corrupt_checkpoint_is_a_clear_error_and_is_left_alone(tmp_path):
-  workdir = str(tmp_path / 'run')
-  config = tiny_dcgan_config(num_train_steps=3)
-  loop.train_and_evaluate(config, workdir)
-  step_dir = os.path.join(workdir, 'checkpoints', '3')
-  corrupted = []
-  for path in glob.glob(os.path.join(step_dir, 'default', '**', '*'),
-                        recursive=True):
-    if os.path.isfile(path) and 'ocdbt' in path:
-      with open(path, 'wb') as f:
-        f.write(b'garbage')
-      corrupted.append(path)
-  assert corrupted
-  config.num_train_steps = 6
-  with pytest.raises(errors.CheckpointError,
-                     match='cannot restore checkpoint step 3'):
-    loop.train_and_evaluate(config, workdir)
-  assert os.listdir(os.path.join(workdir, 'checkpoints')) == ['3']
-  assert all(open(p, 'rb').read() == b'garbage' for p in corrupted)

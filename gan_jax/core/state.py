@@ -77,3 +77,20 @@ def create_train_state(gan, g_tx: optax.GradientTransformation,
 def sample_params(state: GANState) -> PyTree:
   """The generator parameters used for samples: the EMA when there is one."""
   return state.generator.params if state.ema_params is None else state.ema_params
+
+
+def with_hyperparameters_of(restored: GANState, fresh: GANState) -> GANState:
+  """`restored` with the optimizer hyperparameters of `fresh` (the config's).
+
+  `optax.inject_hyperparams` keeps numeric hyperparameters (betas, weight
+  decay) in the optimizer state, so a restored state would keep the values it
+  was saved with; a resumed run takes the config's. Scheduled ones (the
+  learning rate) are recomputed from the update count at every update anyway.
+  """
+  def refresh(restored_side: NetworkState, fresh_side: NetworkState):
+    opt_state = restored_side.opt_state._replace(
+        hyperparams=fresh_side.opt_state.hyperparams)
+    return restored_side.replace(opt_state=opt_state)
+  return restored.replace(
+      generator=refresh(restored.generator, fresh.generator),
+      discriminator=refresh(restored.discriminator, fresh.discriminator))

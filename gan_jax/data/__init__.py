@@ -27,6 +27,9 @@ def dataset_config() -> ml_collections.ConfigDict:
       num_examples=100_000,    # size of a synthetic dataset (Gaussian mixtures)
       prefetch=2,              # batches prepared ahead on the device
       num_workers=0,           # grain reader processes (0: a thread suffices)
+      # folder: an undecodable image file stops the run, naming it; True
+      # decodes every file at load and leaves the bad ones out (warning).
+      skip_bad_images=False,
   ))
 
 

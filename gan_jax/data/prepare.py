@@ -55,3 +55,61 @@ def to_model_inputs(example: Example) -> Example:
   out = {key: value for key, value in example.items() if key != 'image'}
   out['x'] = example['image'].astype(np.float32) / 127.5 - 1.0
   return out
+
+
+def check_images(images: np.ndarray, where: str) -> np.ndarray:
+  """Refuses image arrays gan_jax would silently damage; returns them usable.
+
+  uint8 passes; other integers must lie in [0, 255] (they become uint8);
+  floats must be finite and in [0, 1].
+
+  Raises:
+    DataError: naming `where`, what is wrong (how many values, the first
+      image index) and what would be valid.
+  """
+  images = np.asarray(images)
+  if images.dtype == np.uint8:
+    return images
+  per_image = images.reshape(len(images), -1) if len(images) else images
+  if np.issubdtype(images.dtype, np.integer):
+    bad = np.any((per_image < 0) | (per_image > 255), axis=1)
+    if bad.any():
+      raise DataError(
+          f'{where}: integer images must lie in [0, 255], but {int(bad.sum())} '
+          f'images do not (the first is index {int(np.argmax(bad))}): store '
+          'uint8, or floats in [0, 1]')
+    return images.astype(np.uint8)
+  if not np.issubdtype(images.dtype, np.floating):
+    raise DataError(f'{where}: images of dtype {images.dtype} cannot be read: '
+                    'expected uint8, or floats in [0, 1]')
+  finite = np.isfinite(per_image)
+  if not finite.all():
+    rows = ~finite.all(axis=1)
+    raise DataError(
+        f'{where}: {int((~finite).sum())} pixel values are NaN or infinite, '
+        f'in {int(rows.sum())} images (the first is index '
+        f'{int(np.argmax(rows))}): remove or repair those images')
+  outside = np.any((per_image < 0) | (per_image > 1), axis=1)
+  if outside.any():
+    largest = float(np.max(np.abs(per_image[outside])))
+    raise DataError(
+        f'{where}: float images must lie in [0, 1], but {int(outside.sum())} '
+        f'images do not (the first is index {int(np.argmax(outside))}, values '
+        f'up to {largest:g}): divide by 255, or store uint8')
+  return images
+
+
+def check_labels(labels: np.ndarray, count: int, where: str) -> np.ndarray:
+  """Labels must be `count` integers >= 0 (returned as int32)."""
+  labels = np.asarray(labels)
+  if labels.shape != (count,) or not (
+      np.issubdtype(labels.dtype, np.integer)
+      or (np.issubdtype(labels.dtype, np.floating)
+          and np.all(np.isfinite(labels)) and np.all(labels == np.round(labels)))):
+    raise DataError(f'{where}: labels of shape {labels.shape} and dtype '
+                    f'{labels.dtype}: expected ({count},) whole numbers >= 0')
+  if count and labels.min() < 0:
+    raise DataError(f'{where}: label {labels.min()} at index '
+                    f'{int(np.argmin(labels))} is negative: expected class '
+                    'numbers 0, 1, ...')
+  return labels.astype(np.int32)

@@ -23,7 +23,7 @@ import ml_collections
 import numpy as np
 
 from gan_jax.data.dataset import Dataset
-from gan_jax.errors import ConfigError
+from gan_jax.errors import ConfigError, WorkdirError, describe_os_error
 from gan_jax.eval import classifier as classifier_lib
 
 KINDS = ('auto', 'identity', 'classifier', 'inception')
@@ -112,8 +112,12 @@ class Features:
         pass    # a damaged cache file is recomputed and replaced
     features = self(self.dataset.examples(count))
     if jax.process_index() == 0:
-      os.makedirs(self.cache_dir, exist_ok=True)
-      temporary = path + '.tmp.npy'
-      np.save(temporary, features)
-      os.replace(temporary, path)
+      try:
+        os.makedirs(self.cache_dir, exist_ok=True)
+        temporary = path + '.tmp.npy'
+        np.save(temporary, features)
+        os.replace(temporary, path)
+      except OSError as e:
+        raise WorkdirError(describe_os_error(
+            e, f'cannot cache real features in {self.cache_dir}')) from e
     return features

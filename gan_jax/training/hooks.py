@@ -192,7 +192,6 @@ class CheckpointHook(Hook):
   def close(self):
     # Also on errors: let a good checkpoint already in flight commit.
     self.checkpointer.wait_until_finished()
-    self.checkpointer.close()
 
 
 class SampleHook(Hook):

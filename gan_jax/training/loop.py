@@ -17,6 +17,7 @@ Workdir layout:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from typing import Sequence
@@ -35,8 +36,8 @@ from gan_jax.training import experiment as experiment_lib
 from gan_jax.training import hooks as hooks_lib
 from gan_jax.training import population as population_lib
 from gan_jax.training import summary
+from gan_jax.training import workdir as workdir_lib
 from gan_jax.training.checkpoint import Checkpointer
-from gan_jax.training.workdir import prepare_workdir
 
 # Keys of the fixed sample batch and of nothing else (see `fold_in`).
 _SAMPLE_KEY_TAG = 7
@@ -99,98 +100,65 @@ def _write_configs(configs, members: hooks_lib.Members) -> None:
 def _train(config: ml_collections.ConfigDict, workdir: str,
            population: population_lib.Population | None
            ) -> state_lib.GANState:
-  """The training loop of a single run, or of a population (member axis)."""
+  """Sets up, locks the workdir and trains (a single run or a population)."""
   # Everything that can reject the config runs before the workdir is touched.
   experiment = experiment_lib.setup(config, init=population is None)
-  dataset, gan = experiment.dataset, experiment.gan
+  experiment_lib.make_mesh(config)
+  workdir = workdir_lib.prepare_workdir(workdir)
+  lock = workdir_lib.WorkdirLock(workdir)
+  if jax.process_index() == 0:
+    lock.acquire()
+  try:
+    return _train_locked(experiment, workdir, population)
+  finally:
+    lock.release()
+
+
+def _train_locked(experiment: experiment_lib.Experiment, workdir: str,
+                  population: population_lib.Population | None
+                  ) -> state_lib.GANState:
+  """Restore, then for each dispatch: the jitted step and the hooks due."""
+  config = experiment.config
   configs = population.members if population else [config]
-  mesh = experiment_lib.make_mesh(config)
-  workdir = prepare_workdir(workdir)
-  checkpointer = Checkpointer(os.path.join(workdir, 'checkpoints'),
-                              config.keep_checkpoints)
-
-  def data_from(start: int):
-    """Per-step batches from `start` ((K, batch, ...) for a population)."""
-    options = dict(start=start, random_flip=config.dataset.random_flip,
-                   num_workers=config.dataset.num_workers)
-    if population:
-      return population.batches(dataset, experiment.step_batch_size, **options)
-    return batching.batches(dataset, experiment.step_batch_size, config.seed,
-                            **options)
-
-  if population:
-    shape, num_classes = dataset.example_shape, dataset.num_classes
-    state = population.init(next(data_from(0)), shape, num_classes)
-    step_fn = population.train_step(shape, num_classes)
-  else:
-    state = experiment.initial_state
-    step_fn = train_step_lib.make_train_step(
-        gan, experiment.g_tx, experiment.d_tx,
-        d_steps_per_g_step=config.d_steps_per_g_step,
-        ema_decay=config.ema_decay)
-  # Data parallel: batches sharded over the mesh, everything else replicated.
-  replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
-  batch_sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(
-      *((None, None, 'data') if population else (None, 'data'))))
-  state = experiment_lib.replicate(state, replicated)
-  if checkpointer.latest_step() is not None:
-    state = checkpointer.restore(state)    # onto the template's shardings
-    logging.info('Resumed from %s at step %d.', checkpointer.directory,
-                 int(np.max(state.step)))
-  start_step = int(np.max(state.step))
-
   names = list(population.names) if population else ['']
   members = hooks_lib.Members(
-      names=names,
+      names=names, writers=[], population=population is not None,
       directories=([os.path.join(workdir, 'members', n) for n in names]
-                   if population else [workdir]),
-      writers=[], population=population is not None)
-  _write_configs(configs, members)
-  members.writers = [summary.MetricWriter(d) for d in members.directories]
-  sample_fn = jax.jit(jax.vmap(gan.sample) if population else gan.sample,
-                      out_shardings=replicated)
-  buffer = hooks_lib.MetricsBuffer(checkpointer)
-  hooks = [
-      hooks_lib.LogHook(config.log_every_steps, members, buffer,
-                        config.num_train_steps, experiment.step_batch_size),
-      hooks_lib.CheckpointHook(config.checkpoint_every_steps, checkpointer,
-                               buffer),
-      hooks_lib.SampleHook(
-          config.sample_every_steps, members, gan, sample_fn,
-          experiment_lib.replicate(
-              _sample_inputs(experiment, configs, population), replicated),
-          dataset.examples(2000) if len(dataset.example_shape) == 1 else None),
-      hooks_lib.EvalHook(config.evals, members,
-                         evaluator_lib.Evaluator(config, dataset, gan, workdir),
-                         config.num_train_steps),
-  ]
-  # n train steps per dispatch (config.steps_per_dispatch) in one lax.scan.
-  multi_step = jax.jit(train_step_lib.scan_steps(step_fn), donate_argnums=0,
-                       in_shardings=(replicated, batch_sharding),
-                       out_shardings=replicated)
-  lengths = experiment_lib.dispatch_lengths(
-      config, start_step, [p for hook in hooks for p in hook.periods()])
-  try:
+                   if population else [workdir]))
+  with contextlib.ExitStack() as cleanup:   # closes all, also on errors
+    cleanup.push(_closing(members.close))
+    checkpointer = Checkpointer(os.path.join(workdir, 'checkpoints'),
+                                config.keep_checkpoints)
+    cleanup.push(_closing(checkpointer.close))
+    program = _Program(experiment, population)
+    state = program.initial_state()
+    if checkpointer.all_steps():
+      workdir_lib.check_drift(configs, members.directories)
+      restored = checkpointer.restore_latest(state)  # onto these shardings
+      if restored is not None:
+        state = state_lib.with_hyperparameters_of(restored, state)
+        logging.info('Resumed from %s at step %d.', checkpointer.directory,
+                     int(np.max(state.step)))
+    start_step = int(np.max(state.step))
+    _write_configs(configs, members)
+    members.writers = [summary.MetricWriter(d) for d in members.directories]
+    buffer = hooks_lib.MetricsBuffer(checkpointer)
+    hooks = _hooks(experiment, population, members, checkpointer, buffer,
+                   program, workdir)
+    for hook in hooks:
+      cleanup.push(_closing(hook.close))
+    lengths = experiment_lib.dispatch_lengths(
+        config, start_step, [p for hook in hooks for p in hook.periods()])
     if not lengths:
       logging.info('Nothing to do: step %d >= num_train_steps.', start_step)
       return state
     logging.info('Training %s on %s (%s examples of shape %s) from step %d '
                  'to %d.', config.model.name, config.dataset.name,
-                 len(dataset), dataset.example_shape, start_step,
-                 config.num_train_steps)
-    data = batching.prefetch_to_device(
-        batching.stack_batches(data_from(start_step), lengths),
-        config.dataset.prefetch, batch_sharding)
-    compiled = {}    # dispatch length -> compiled multi-step
+                 len(experiment.dataset), experiment.dataset.example_shape,
+                 start_step, config.num_train_steps)
     run_start, step = time.perf_counter(), start_step
-    for length in lengths:
-      batches = next(data)
-      if length not in compiled:
-        compile_start = time.perf_counter()
-        compiled[length] = multi_step.lower(state, batches).compile()
-        logging.info('Compiled the train step (%d per dispatch) in %.1f s.',
-                     length, time.perf_counter() - compile_start)
-      state, metrics = compiled[length](state, batches)
+    for batches, length in zip(program.data(start_step, lengths), lengths):
+      state, metrics = program.step(state, batches)
       buffer.add(step + 1, metrics)
       step += length
       for hook in hooks:
@@ -199,12 +167,114 @@ def _train(config: ml_collections.ConfigDict, workdir: str,
     for hook in hooks:
       hook.end(state)
     members.write_final_metrics()
-  finally:
-    for hook in hooks:
-      hook.close()
-    members.close()
-  logging.info('Done: %d steps in %s. Workdir: %s',
-               config.num_train_steps - start_step,
+  logging.info('Done: %d steps in %s. Workdir: %s', step - start_step,
                hooks_lib.format_duration(time.perf_counter() - run_start),
                workdir)
   return state
+
+
+def _closing(close):
+  """An exit callback for ExitStack: `close()`, whose own failure never hides
+  the error that is stopping the run (it is logged as a warning instead)."""
+  def exit_(exc_type, exc, traceback):
+    del exc_type, traceback
+    try:
+      close()
+    except Exception as e:  # pylint: disable=broad-except
+      if exc is None:
+        raise
+      logging.warning('While stopping: %s also failed: %s', close.__qualname__,
+                      e)
+    return False
+  return exit_
+
+
+class _Program:
+  """The compiled side of a run: its state, data and jitted steps, sharded
+  over the mesh (data parallel: batches split, everything else replicated)."""
+
+  def __init__(self, experiment: experiment_lib.Experiment,
+               population: population_lib.Population | None):
+    self.experiment, self.population = experiment, population
+    config = experiment.config
+    mesh = experiment_lib.make_mesh(config)
+    self.replicated = jax.sharding.NamedSharding(
+        mesh, jax.sharding.PartitionSpec())
+    self.batch_sharding = jax.sharding.NamedSharding(
+        mesh, jax.sharding.PartitionSpec(
+            *((None, None, 'data') if population else (None, 'data'))))
+    if population:
+      shape = experiment.dataset.example_shape
+      step_fn = population.train_step(shape, experiment.dataset.num_classes)
+    else:
+      step_fn = train_step_lib.make_train_step(
+          experiment.gan, experiment.g_tx, experiment.d_tx,
+          d_steps_per_g_step=config.d_steps_per_g_step,
+          ema_decay=config.ema_decay)
+    # n train steps per dispatch (config.steps_per_dispatch) in one lax.scan.
+    self._multi_step = jax.jit(
+        train_step_lib.scan_steps(step_fn), donate_argnums=0,
+        in_shardings=(self.replicated, self.batch_sharding),
+        out_shardings=self.replicated)
+    self._compiled = {}    # dispatch length -> compiled multi-step
+    gan = experiment.gan
+    self.sample_fn = jax.jit(jax.vmap(gan.sample) if population else gan.sample,
+                             out_shardings=self.replicated)
+
+  def batches(self, start: int):
+    """Per-step batches from `start` ((K, batch, ...) for a population)."""
+    config, dataset = self.experiment.config, self.experiment.dataset
+    options = dict(start=start, random_flip=config.dataset.random_flip,
+                   num_workers=config.dataset.num_workers)
+    if self.population:
+      return self.population.batches(dataset, self.experiment.step_batch_size,
+                                     **options)
+    return batching.batches(dataset, self.experiment.step_batch_size,
+                            config.seed, **options)
+
+  def initial_state(self) -> state_lib.GANState:
+    if self.population:
+      dataset = self.experiment.dataset
+      state = self.population.init(next(self.batches(0)),
+                                   dataset.example_shape, dataset.num_classes)
+    else:
+      state = self.experiment.initial_state
+    return experiment_lib.replicate(state, self.replicated)
+
+  def data(self, start: int, lengths: list[int]):
+    """The dispatches' stacked batches, prefetched onto the devices."""
+    return batching.prefetch_to_device(
+        batching.stack_batches(self.batches(start), lengths),
+        self.experiment.config.dataset.prefetch, self.batch_sharding)
+
+  def step(self, state, batches):
+    """One dispatch: compiled once per dispatch length."""
+    length = len(jax.tree.leaves(batches)[0])
+    if length not in self._compiled:
+      start = time.perf_counter()
+      self._compiled[length] = self._multi_step.lower(state, batches).compile()
+      logging.info('Compiled the train step (%d per dispatch) in %.1f s.',
+                   length, time.perf_counter() - start)
+    return self._compiled[length](state, batches)
+
+
+def _hooks(experiment, population, members, checkpointer, buffer, program,
+           workdir) -> list[hooks_lib.Hook]:
+  """What runs between dispatches, in this order."""
+  config, dataset, gan = experiment.config, experiment.dataset, experiment.gan
+  configs = population.members if population else [config]
+  sample_inputs = experiment_lib.replicate(
+      _sample_inputs(experiment, configs, population), program.replicated)
+  return [
+      hooks_lib.LogHook(config.log_every_steps, members, buffer,
+                        config.num_train_steps, experiment.step_batch_size),
+      hooks_lib.CheckpointHook(config.checkpoint_every_steps, checkpointer,
+                               buffer),
+      hooks_lib.SampleHook(
+          config.sample_every_steps, members, gan, program.sample_fn,
+          sample_inputs,
+          dataset.examples(2000) if len(dataset.example_shape) == 1 else None),
+      hooks_lib.EvalHook(config.evals, members,
+                         evaluator_lib.Evaluator(config, dataset, gan, workdir),
+                         config.num_train_steps),
+  ]

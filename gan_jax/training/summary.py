@@ -5,11 +5,8 @@ Only process 0 writes (multi-host runs share one workdir).
 
 from __future__ import annotations
 
-import logging as pylogging
 import math
 import os
-
-from absl import logging
 
 import jax
 import numpy as np
@@ -100,17 +97,3 @@ class MetricWriter:
   def close(self) -> None:
     if self._writer:
       self._writer.close()
-
-
-class _LibraryInfoFilter(pylogging.Filter):
-  """Drops INFO records of orbax and jax internals: they log every save."""
-
-  def filter(self, record: pylogging.LogRecord) -> bool:
-    path = record.pathname.replace('\\', '/')
-    return record.levelno >= pylogging.WARNING or not (
-        '/orbax/' in path or '/jax/_src/' in path)
-
-
-def quiet_library_logs() -> None:
-  """Keeps the commands' logs to gan_jax's own lines (and any warning)."""
-  logging.get_absl_handler().addFilter(_LibraryInfoFilter())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from absl import logging
 import ml_collections
 import numpy as np
 from PIL import Image
@@ -16,9 +17,25 @@ IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.webp')
 
 
 def _read_image_file(record: tuple[str, int | None]):
+  """(RGB array, label) of one file; DataError naming an undecodable one."""
   path, label = record
-  with Image.open(path) as picture:
-    return np.asarray(picture.convert('RGB')), label
+  try:
+    with Image.open(path) as picture:
+      return np.asarray(picture.convert('RGB')), label
+  except (OSError, ValueError, Image.DecompressionBombError) as e:
+    raise DataError(
+        f'{path} is not a decodable image ({type(e).__name__}: {e}): repair or '
+        'remove it, or set config.dataset.skip_bad_images=True to leave out '
+        'every such file (checked when the folder is loaded)') from e
+
+
+def _decodable(path: str) -> bool:
+  try:
+    with Image.open(path) as picture:
+      picture.convert('RGB').load()
+    return True
+  except (OSError, ValueError, Image.DecompressionBombError):
+    return False
 
 
 def _image_files(directory: str) -> list[str]:
@@ -32,6 +49,15 @@ def _folder_source(directory: str, config) -> tuple[ImageSource, int]:
   if not os.path.isdir(directory):
     raise DataError(f'image folder {directory} does not exist')
   files = _image_files(directory)
+  if files and config.get('skip_bad_images', False):
+    # Opted in: decode every file once now and leave out the bad ones.
+    good = [f for f in files if _decodable(f)]
+    if len(good) < len(files):
+      logging.warning('%s: left out %d of %d image files that do not decode '
+                      '(config.dataset.skip_bad_images=True), e.g. %s',
+                      directory, len(files) - len(good), len(files),
+                      sorted(set(files) - set(good))[0])
+    files = good
   if not files:
     raise DataError(f'image folder {directory} holds no images: expected '
                     f'files ending in {list(IMAGE_EXTENSIONS)}')
