@@ -1,6 +1,5 @@
 r"""DCGAN on Stacked MNIST: 1,000 modes (three digits as R, G, B channels).
 
-  python -m gan_jax.classifier --out=classifiers/mnist     # once: labels modes
   python -m gan_jax.main --config=configs/stacked_mnist.py --workdir=/tmp/sm
   python -m gan_jax.main --config=configs/stacked_mnist.py:pack=2 ...  # PacDCGAN2
 
@@ -11,7 +10,8 @@ modes hit and the KL divergence of the mode histogram to uniform are logged
 (`eval/stacked_modes`, `eval/stacked_kl`).
 
 Arguments: pack (PacGAN packing degree), features (DCGAN widths), mnist
-(the MNIST IDX directory), classifier (its directory).
+(the MNIST IDX directory), classifier (its directory, or 'auto': built
+from the MNIST digits the first time and cached).
 """
 
 from gan_jax import config_lib
@@ -21,7 +21,7 @@ def get_config(arg=None):
   """Stacked MNIST config; `arg` is 'key=value,...' with the keys below."""
   arg = config_lib.parse_arg(arg, pack=1, features=32,
                              mnist='../shared/data/mnist',
-                             classifier='classifiers/mnist')
+                             classifier='auto')
   config = config_lib.default_config()
   config.num_train_steps = 4000
   config.checkpoint_every_steps = 2000

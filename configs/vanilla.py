@@ -47,6 +47,10 @@ def get_config(arg=None):
   config.dataset.channels = 1
   # Point data is drawn as a scatter plot of this many generated samples.
   config.num_samples = 1000 if arg.dataset.startswith('gaussian') else 64
+  if not arg.dataset.startswith('gaussian'):   # images: FID and friends
+    for metric in ('fid', 'kid', 'precision_recall'):
+      config.evals[metric] = 1000
+    config.eval.num_samples = 2000
   if arg.dataset.startswith('gaussian'):
     config.num_train_steps = 8000
     config.checkpoint_every_steps = 4000

@@ -161,3 +161,16 @@ def check_against_pytorch(config, torch_dcgan, torch, steps: int = 3,
         d_loss=(float(metrics["d_loss"]), err_d.item()),
         g_loss=(float(metrics["g_loss"]), err_g.item())))
   return result
+
+
+def provenance() -> dict:
+  """Where and how a result was made: machine, versions, date, command."""
+  return dict(machine=f'{cpu_model()}, {os.cpu_count()} cores, '
+              f'{jax.default_backend()}',
+              jax=jax.__version__, date=datetime.date.today().isoformat(),
+              command=' '.join(['python'] + sys.argv))
+
+
+def write_json(path: str, record: dict) -> None:
+  with open(path, 'w') as f:
+    json.dump(record, f, indent=2, default=float)

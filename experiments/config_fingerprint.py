@@ -9,10 +9,8 @@ steps (seed 0) must be identical. Prints each config's figures; with
 --compare, exits 1 when any differs.
 """
 
-import datetime
 import json
 import os
-import platform
 import sys
 import tempfile
 
@@ -22,6 +20,7 @@ import jax
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests'))
+import common  # pylint: disable=wrong-import-position
 from conftest import load_config  # pylint: disable=wrong-import-position
 from gan_jax.training import loop  # pylint: disable=wrong-import-position
 
@@ -58,14 +57,8 @@ def main(argv):
   results = {f'{name}:{arg}': fingerprint(name, arg) for name, arg in CASES}
   for case, figures in results.items():
     print(case, figures)
-  record = dict(machine=f'{platform.processor() or platform.machine()}, '
-                f'{os.cpu_count()} cores, JAX {jax.__version__}, '
-                f'{jax.default_backend()}',
-                date=datetime.date.today().isoformat(),
-                command=' '.join(['python'] + sys.argv), results=results)
   if FLAGS.out:
-    with open(FLAGS.out, 'w') as f:
-      json.dump(record, f, indent=2)
+    common.write_json(FLAGS.out, dict(common.provenance(), results=results))
   if FLAGS.compare:
     with open(FLAGS.compare) as f:
       reference = json.load(f)

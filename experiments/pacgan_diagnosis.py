@@ -12,19 +12,17 @@ high-quality sample: PacGAN's rule; >= 20: gan_jax's stricter one). Writes
 experiments/results/pacgan_diagnosis.json.
 """
 
-import datetime
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
 
 from absl import app
 from absl import flags
-import jax
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests'))
+import common  # pylint: disable=wrong-import-position
 from conftest import apply_overrides, load_config  # pylint: disable=wrong-import-position
 from gan_jax.training import loop  # pylint: disable=wrong-import-position
 
@@ -81,12 +79,7 @@ def main(argv):
       for seed in map(int, FLAGS.seeds):
         rows.append(run(variant, pack, seed, FLAGS.steps))
         print(json.dumps(rows[-1]), flush=True)
-  record = dict(machine=f'{platform.processor() or platform.machine()}, '
-                f'{os.cpu_count()} cores, JAX {jax.__version__}',
-                date=datetime.date.today().isoformat(),
-                command=' '.join(['python'] + sys.argv), rows=rows)
-  with open(FLAGS.out, 'w') as f:
-    json.dump(record, f, indent=2)
+  common.write_json(FLAGS.out, dict(common.provenance(), rows=rows))
 
 
 if __name__ == '__main__':

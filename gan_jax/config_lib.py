@@ -7,7 +7,8 @@ fields. They take a compact argument string after a colon, as in big_vision:
 
 `parse_arg` turns that string into typed values. Each component owns its
 section, its defaults and their validation (`config.model`: gan_jax.models;
-`config.loss`: core.losses; `config.optimizer`: core.optim;
+`config.loss`: core.losses; `config.augment`: core.augment;
+`config.optimizer`: core.optim;
 `config.dataset`: gan_jax.data; `config.eval` and `config.evals`:
 eval.evaluator); this module holds the run's own fields and composes the
 rest. `validate` checks the finished config before anything is written to the
@@ -23,11 +24,12 @@ import ml_collections
 
 from gan_jax import data
 from gan_jax import models
+from gan_jax.core import augment
 from gan_jax.core import losses
 from gan_jax.core import optim
-from gan_jax.core.switches import is_enabled  # pylint: disable=unused-import
 from gan_jax.errors import ConfigError, check
 from gan_jax.eval import evaluator
+from gan_jax.training import health
 
 
 def parse_arg(arg: str | None, **defaults: Any) -> ml_collections.ConfigDict:
@@ -121,12 +123,15 @@ def default_config() -> ml_collections.ConfigDict:
 
   config.model = models.model_config()
   config.loss = losses.loss_config()
+  config.augment = augment.augment_config()
   config.optimizer = optim.optimizer_config()
   config.dataset = data.dataset_config()
   # Evaluation: how metrics sample, and each metric's period in train steps
   # during training (0: only `python -m gan_jax.evaluate`).
   config.eval = evaluator.eval_config()
   config.evals = evaluator.evals_config()
+  # The health monitor's thresholds (training/health.py).
+  config.health = health.health_config()
   return config
 
 
@@ -135,8 +140,8 @@ _POSITIVE_INTS = ('batch_size', 'num_train_steps', 'log_every_steps',
                   'keep_checkpoints', 'd_steps_per_g_step', 'num_samples',
                   'steps_per_dispatch')
 # Each component's section and the function that checks it.
-SECTIONS = (models.validate, losses.validate, optim.validate, data.validate,
-            evaluator.validate)
+SECTIONS = (models.validate, losses.validate, augment.validate, optim.validate,
+            data.validate, evaluator.validate, health.validate)
 
 
 def validate(config: ml_collections.ConfigDict) -> None:

@@ -15,7 +15,8 @@ Workdir layout:
   population_<j>/checkpoints/<step>/      every member of population j
   population_<j>/members/<name>/          one member's TensorBoard run,
                                           samples/ and final_metrics.json
-  summary.md                              members ranked by --rank_by
+  summary.md                              members ranked by --rank_by (an
+                                          evaluation metric by default)
 
 `--export_member=<name> --export_to=DIR` (with the same --config/--sweep/
 --workdir) writes that member's newest state as an ordinary single-run
@@ -44,6 +45,7 @@ from gan_jax.training import checkpoint
 from gan_jax.training import experiment as experiment_lib
 from gan_jax.training import loop
 from gan_jax.training import population as population_lib
+from gan_jax.training import report as report_lib
 from gan_jax.training.workdir import prepare_workdir
 
 FLAGS = flags.FLAGS
@@ -57,10 +59,13 @@ def _define_flags() -> None:
   """
   importlib.import_module('gan_jax.main')   # defines --config, --workdir
   flags.DEFINE_string('sweep', None, 'Python file with get_sweep().')
-  flags.DEFINE_string('rank_by', 'd_loss',
-                      'Final metric the summary table ranks members by.')
-  flags.DEFINE_enum('rank_order', 'min', ['min', 'max'],
-                    'Whether a smaller or a larger --rank_by is better.')
+  flags.DEFINE_string('rank_by', '',
+                      'Final metric the summary table ranks members by '
+                      '(default: an evaluation metric they logged, e.g. '
+                      'eval/fid).')
+  flags.DEFINE_enum('rank_order', '', ['', 'min', 'max'],
+                    'Whether a smaller or a larger --rank_by is better '
+                    '(default: known per metric).')
   flags.DEFINE_string('export_member', None,
                       'Export this member as a single-run checkpoint.')
   flags.DEFINE_string('export_to', None, 'Workdir for --export_member.')
@@ -146,9 +151,34 @@ def plan(base: ml_collections.ConfigDict, sweep: list[dict]):
   return configs, names, group_members(configs)
 
 
+# The metric a sweep ranks by, when --rank_by is not given: the first of
+# these that the members logged (evaluation metrics before any loss).
+RANK_PREFERENCE = ('eval/fid', 'eval/kid', 'eval/modes_pacgan', 'eval/modes',
+                   'eval/stacked_modes', 'eval/conditional_accuracy',
+                   'eval/translation_mae', 'eval/precision', 'eval/coverage')
+
+
+def default_rank_by(metrics: dict) -> str:
+  for name in RANK_PREFERENCE:
+    if name in metrics:
+      return name
+  evaluated = sorted(k for k in metrics if k.startswith('eval/'))
+  if evaluated:
+    return evaluated[0]
+  logging.warning('No evaluation metric was logged (config.evals): ranking '
+                  'by d_loss, which says little about sample quality.')
+  return 'd_loss'
+
+
 def run(base: ml_collections.ConfigDict, sweep: list[dict], workdir: str,
-        rank_by: str = 'd_loss', rank_order: str = 'min') -> list[dict]:
-  """Trains every member; returns the ranked rows of the summary table."""
+        rank_by: str = '', rank_order: str = '') -> list[dict]:
+  """Trains every member; returns the ranked rows of the summary table.
+
+  Args:
+    rank_by: the final metric to rank by ('' = an evaluation metric the
+      members logged, see RANK_PREFERENCE).
+    rank_order: 'min' or 'max' ('' = which is better for that metric).
+  """
   configs, names, groups = plan(base, sweep)
   logging.info('Sweep of %d members in %d population(s): %s', len(configs),
                len(groups), [len(g) for g in groups])
@@ -156,32 +186,49 @@ def run(base: ml_collections.ConfigDict, sweep: list[dict], workdir: str,
   for j, group in enumerate(groups):
     directory = os.path.join(workdir, f'population_{j}')
     loop.train_population([configs[i] for i in group],
-                           [names[i] for i in group], directory)
+                          [names[i] for i in group], directory)
     for i in group:
-      path = os.path.join(directory, 'members', names[i],
-                          'final_metrics.json')
-      with open(path) as f:
+      member_dir = os.path.join(directory, 'members', names[i])
+      with open(os.path.join(member_dir, 'final_metrics.json')) as f:
         metrics = json.load(f)
       rows.append(dict(member=names[i], population=j, overrides=sweep[i],
-                       metrics=metrics))
+                       metrics=metrics,
+                       report=os.path.relpath(os.path.join(member_dir,
+                                                           'report.md'),
+                                              workdir)))
+  rank_by = rank_by or default_rank_by(rows[0]['metrics'])
   missing = [r['member'] for r in rows if rank_by not in r['metrics']]
   if missing:
     raise ConfigError(f'--rank_by={rank_by} is not a logged metric; the '
                       f'members logged {sorted(rows[0]["metrics"])}')
+  rank_order = rank_order or report_lib.better(rank_by)
   rows.sort(key=lambda r: r['metrics'][rank_by],
             reverse=rank_order == 'max')
-  write_summary(rows, rank_by, os.path.join(workdir, 'summary.md'))
+  write_summary(rows, rank_by, rank_order, os.path.join(workdir, 'summary.md'))
   return rows
 
 
-def write_summary(rows: list[dict], rank_by: str, path: str) -> None:
-  lines = [f'| rank | member | population | {rank_by} | d_loss | g_loss |',
-           '| ---: | --- | ---: | ---: | ---: | ---: |']
+def write_summary(rows: list[dict], rank_by: str, rank_order: str,
+                  path: str) -> None:
+  """A markdown table: the ranking metric, then every other evaluation
+  metric and the final losses, each once, and each member's report."""
+  logged = set().union(*(r['metrics'] for r in rows))
+  columns = [rank_by] + sorted(
+      name for name in logged if name.startswith('eval/') and name != rank_by
+      and not name.endswith('_std')) + [
+          name for name in ('d_loss', 'g_loss') if name in logged
+          and name != rank_by]
+  arrow = {'min': 'lower is better', 'max': 'higher is better'}[rank_order]
+  lines = [f'Ranked by {rank_by} ({arrow}).', '',
+           '| rank | member | population | ' + ' | '.join(columns)
+           + ' | report |',
+           '| ---: | --- | ---: | ' + ' | '.join('---:' for _ in columns)
+           + ' | --- |']
   for rank, row in enumerate(rows, 1):
-    m = row['metrics']
+    values = ' | '.join(f'{row["metrics"].get(c, float("nan")):.4g}'
+                        for c in columns)
     lines.append(f'| {rank} | {row["member"]} | {row["population"]} | '
-                 f'{m[rank_by]:.4g} | {m.get("d_loss", float("nan")):.4g} | '
-                 f'{m.get("g_loss", float("nan")):.4g} |')
+                 f'{values} | [report]({row["report"]}) |')
   table = '\n'.join(lines)
   print(table)
   with open(path, 'w') as f:

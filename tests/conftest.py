@@ -14,6 +14,8 @@ from gan_jax import config_lib
 # seconds compiling each). Subprocesses get it through the environment.
 _CACHE_DIR = os.environ.setdefault(
     'JAX_COMPILATION_CACHE_DIR', tempfile.mkdtemp(prefix='gan_jax_xla_cache_'))
+# Classifiers built by eval.classifier='auto' go to a cache of the session's.
+os.environ.setdefault('GAN_JAX_CACHE', tempfile.mkdtemp(prefix='gan_jax_cache_'))
 jax.config.update('jax_compilation_cache_dir', _CACHE_DIR)
 jax.config.update('jax_persistent_cache_min_compile_time_secs', 0)
 jax.config.update('jax_persistent_cache_min_entry_size_bytes', 0)
@@ -43,7 +45,16 @@ def tiny_dcgan_config(res: int = 16, **overrides):
   config.model.latent_dim = 8
   config.model.g_features = 8
   config.model.d_features = 8
-  return apply_overrides(config, overrides)
+  return apply_overrides(without_monitoring(config), overrides)
+
+
+def without_monitoring(config):
+  """No evaluations and no health monitor: the shipped configs evaluate FID
+  with a classifier they build; tests that want those ask for them."""
+  for metric in config.evals:
+    config.evals[metric] = 0
+  config.health.enabled = False
+  return config
 
 
 def apply_overrides(config, overrides: dict):

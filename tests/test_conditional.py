@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import apply_overrides, load_config
+from conftest import apply_overrides, load_config, without_monitoring
 from gan_jax import config_lib
 from gan_jax.data import batching
 from gan_jax import models
@@ -18,7 +18,7 @@ from gan_jax.core import train_step as train_step_lib
 
 
 def tiny_cgan_config(arch='dcgan', **overrides):
-  config = load_config('cgan', f'arch={arch},res=16')
+  config = without_monitoring(load_config('cgan', f'arch={arch},res=16'))
   config.batch_size = 10
   config.num_train_steps = 4
   config.log_every_steps = 2

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import apply_overrides, load_config
+from conftest import apply_overrides, load_config, without_monitoring
 from gan_jax.training import checkpoint
 from gan_jax import config_lib
 from gan_jax.data import batching
@@ -23,7 +23,7 @@ from gan_jax.core import train_step as train_step_lib
 
 
 def tiny_cyclegan_config(**overrides):
-  config = load_config('cyclegan', 'features=8')
+  config = without_monitoring(load_config('cyclegan', 'features=8'))
   config.batch_size = 2
   config.num_train_steps = 4
   config.log_every_steps = 2

@@ -129,7 +129,8 @@ def test_evaluate_errors_are_clear(tmp_path, mnist_classifier):
       env=subprocess_env(), capture_output=True, text=True, timeout=300)
   assert result.returncode != 0
   assert 'config.json' in result.stderr and 'Traceback' not in result.stderr
-  config = tiny_dcgan_config(**{'evals.fid': 3})
+  config = tiny_dcgan_config(**{'evals.fid': 3, 'eval.classifier': '',
+                                'eval.features': 'classifier'})
   with pytest.raises(ConfigError, match='needs a classifier'):
     loop.train_and_evaluate(config, str(tmp_path / 'no_classifier'))
   assert not os.path.exists(tmp_path / 'no_classifier')   # nothing written

@@ -8,7 +8,6 @@ leaf for leaf; nothing on disk is damaged by a failed write; and a failure
 ends the command with exactly one `gan_jax: error:` line, no traceback.
 """
 
-import errno
 import glob
 import json
 import os

@@ -119,3 +119,66 @@ def test_npz_weights_give_2048_features_and_standard_block_shapes(tmp_path):
   assert shapes['Mixed_6e'] == (17, 17, 768)
   assert shapes['Mixed_7a'] == (8, 8, 1280)
   assert shapes['Mixed_7c'] == (8, 8, 2048)
+
+
+def _pytorch_fid_with_random_weights(torch, pytorch_fid_inception, monkeypatch):
+  """pytorch-fid's InceptionV3 with random, batch-calibrated weights (its
+  loader, which downloads, is handed these instead), and its state dict."""
+  module = pytorch_fid_inception
+  torch.manual_seed(0)
+  network = module._inception_v3(num_classes=1008, aux_logits=False,  # pylint: disable=protected-access
+                                 weights=None)
+  for name, block in (('Mixed_5b', module.FIDInceptionA(192, 32)),
+                      ('Mixed_5c', module.FIDInceptionA(256, 64)),
+                      ('Mixed_5d', module.FIDInceptionA(288, 64)),
+                      ('Mixed_6b', module.FIDInceptionC(768, 128)),
+                      ('Mixed_6c', module.FIDInceptionC(768, 160)),
+                      ('Mixed_6d', module.FIDInceptionC(768, 160)),
+                      ('Mixed_6e', module.FIDInceptionC(768, 192)),
+                      ('Mixed_7b', module.FIDInceptionE_1(1280)),
+                      ('Mixed_7c', module.FIDInceptionE_2(2048))):
+    setattr(network, name, block)
+  # Batch statistics of random images as the running averages, so that the
+  # activations keep a sensible scale through the ~100 layers.
+  for layer in network.modules():
+    if isinstance(layer, torch.nn.BatchNorm2d):
+      layer.momentum = None
+  network.train()
+  with torch.no_grad():
+    network(torch.rand(6, 3, 299, 299) * 2 - 1)
+  state = {k: v for k, v in network.state_dict().items()
+           if 'num_batches_tracked' not in k}
+  monkeypatch.setattr(module, 'load_state_dict_from_url',
+                      lambda *args, **kwargs: state)
+  reference = module.InceptionV3([module.InceptionV3.BLOCK_INDEX_BY_DIM[2048]])
+  return reference.eval(), state
+
+
+def test_pool_features_and_fid_match_pytorch_fid(tmp_path, monkeypatch):
+  """The same random weights in pytorch-fid's network and in gan_jax's port
+  give the same 2048-d pool features; both FID code paths agree."""
+  torch = pytest.importorskip('torch')
+  module = pytest.importorskip('pytorch_fid.inception')
+  fid_score = pytest.importorskip('pytorch_fid.fid_score')
+  reference, state = _pytorch_fid_with_random_weights(torch, module,
+                                                      monkeypatch)
+  path = tmp_path / 'random_fid_inception.pth'
+  torch.save(state, path)
+  ours = inception.InceptionFeatures(str(path))
+  rng = np.random.default_rng(0)
+  for size in (299, 64):       # as given, and resized by both to 299
+    images = rng.uniform(0, 1, (3, size, size, 3)).astype(np.float32)
+    with torch.no_grad():
+      expected = reference(torch.from_numpy(images).permute(0, 3, 1, 2))[0]
+    expected = expected[:, :, 0, 0].numpy()
+    got = ours(images * 2 - 1)
+    scale = np.abs(expected).max()
+    assert scale > 1e-3                       # not a dead network
+    np.testing.assert_allclose(got, expected, rtol=1e-3, atol=2e-4 * scale)
+  # FID of two feature sets through pytorch-fid's code and gan_jax's.
+  from gan_jax.eval import metrics  # pylint: disable=g-import-not-at-top
+  a = rng.standard_normal((400, 32))
+  b = 0.8 * rng.standard_normal((400, 32)) + 0.3
+  theirs = fid_score.calculate_frechet_distance(
+      a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
+  assert metrics.frechet_distance_of(a, b) == pytest.approx(theirs, rel=1e-6)

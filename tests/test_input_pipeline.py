@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import MNIST_ENV, REPO, tiny_dcgan_config
+from conftest import MNIST_ENV, tiny_dcgan_config
 from gan_jax import config_lib
 from gan_jax import errors
 from gan_jax.data import batching

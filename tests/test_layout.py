@@ -139,7 +139,8 @@ class _FeatureDiscriminator(nn.Module):
 class _FeatureMatchingGAN(standard.StandardGAN):
   """Feature matching (Salimans et al. 2016): G matches D's mean features."""
 
-  def _d(self, d_params, d_state, x, labels):
+  def _d(self, d_params, d_state, x, labels, update=True):
+    del update     # no spectral norm in this discriminator
     (logits, _), d_state = apply_train_mode(self.discriminator, d_params,
                                             d_state, x, labels)
     return logits, d_state

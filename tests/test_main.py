@@ -1,15 +1,12 @@
 """End to end: the command line, its outputs, resume after SIGKILL, bad input."""
 
-import glob
 import os
-import struct
 import subprocess
 
 import jax
 import numpy as np
 import pytest
 from PIL import Image
-from tensorboardX.proto import event_pb2
 
 from conftest import PYTHON, REPO, subprocess_env, tiny_dcgan_config
 from gan_jax import errors
@@ -18,6 +15,7 @@ from gan_jax.data.sources import digits
 from gan_jax.data.sources import registry as source_registry
 from gan_jax.training import experiment as experiment_lib
 from gan_jax.training import loop
+from gan_jax.training import summary
 
 TINY_FLAGS = [
     '--config.batch_size=8', '--config.num_samples=4',
@@ -59,18 +57,7 @@ def run_main(workdir, *flags, config='configs/dcgan.py:res=16', kill_at=None):
 
 def read_scalars(workdir):
   """{tag: {step: value}} from the TensorBoard event files in `workdir`."""
-  scalars = {}
-  for path in glob.glob(os.path.join(workdir, 'events.out.tfevents.*')):
-    data = open(path, 'rb').read()
-    offset = 0
-    while offset < len(data):   # TFRecord: length, crc, payload, crc
-      (length,) = struct.unpack('<Q', data[offset:offset + 8])
-      event = event_pb2.Event.FromString(data[offset + 12:offset + 12 + length])
-      offset += 12 + length + 4
-      for value in event.summary.value:
-        if value.HasField('simple_value'):
-          scalars.setdefault(value.tag, {})[event.step] = value.simple_value
-  return scalars
+  return summary.read_scalars(workdir)
 
 
 def final_state(config, workdir):

@@ -11,6 +11,7 @@ import pytest
 from conftest import PYTHON, REPO, subprocess_env, tiny_dcgan_config
 from gan_jax.training import checkpoint
 from gan_jax.training import population as population_lib
+from gan_jax.training import report as report_lib
 from gan_jax import sweep as sweep_lib
 from gan_jax.training import experiment as experiment_lib
 from gan_jax.training import loop
@@ -85,14 +86,16 @@ def test_sweep_command_trains_ranks_and_exports(tmp_path):
           '--config.log_every_steps=2', '--config.checkpoint_every_steps=2',
           '--config.sample_every_steps=2', '--config.num_samples=4',
           '--config.model.latent_dim=8', '--config.model.g_features=8',
-          '--config.model.d_features=8']
+          '--config.model.d_features=8', '--config.evals.fid=0',
+          '--config.evals.kid=0', '--config.evals.precision_recall=0',
+          '--config.health.enabled=false']
   result = subprocess.run(base + ['--rank_by=g_loss'], cwd=REPO,
                           env=subprocess_env(), capture_output=True,
                           text=True, timeout=600)
   assert result.returncode == 0, result.stderr[-3000:]
   summary = (tmp_path / 'sweep' / 'summary.md').read_text()
-  assert summary.count('\n') == 2 + 3           # header, rule, 3 members
-  losses = [float(line.split('|')[4]) for line in summary.splitlines()[2:]]
+  assert summary.count('\n') == 4 + 3   # title, blank, header, rule, 3 rows
+  losses = [float(line.split('|')[4]) for line in summary.splitlines()[4:]]
   assert losses == sorted(losses)               # ranked by g_loss, min first
   # Two populations: the two seeds share one program, g_features=4 alone.
   assert sorted(os.listdir(tmp_path / 'sweep' / 'population_0' /
@@ -113,3 +116,26 @@ def test_sweep_command_trains_ranks_and_exports(tmp_path):
   population_dir = tmp_path / 'sweep' / 'population_0' / 'checkpoints'
   assert checkpoint.Checkpointer(str(population_dir), 1).latest_step() == 2
   assert int(exported.step) == 2
+
+
+def test_the_summary_ranks_by_the_evaluation_metric_each_shown_once(tmp_path):
+  rows = [dict(member=name, population=0, report=f'{name}/report.md',
+               metrics={'eval/fid': fid, 'eval/modes': modes, 'd_loss': 1.0,
+                        'g_loss': 2.0, 'eval/kid_std': 0.1})
+          for name, fid, modes in (('a', 30.0, 5), ('b', 10.0, 3),
+                                   ('c', 20.0, 9))]
+  assert sweep_lib.default_rank_by(rows[0]['metrics']) == 'eval/fid'
+  for rank_by, order, expected in (('eval/fid', 'min', ['b', 'c', 'a']),
+                                   ('eval/modes', 'max', ['c', 'a', 'b'])):
+    assert report_lib.better(rank_by) == order
+    ranked = sorted(rows, key=lambda r: r['metrics'][rank_by],
+                    reverse=order == 'max')
+    path = tmp_path / f'{rank_by[5:]}.md'
+    sweep_lib.write_summary(ranked, rank_by, order, str(path))
+    lines = path.read_text().splitlines()
+    header = [c.strip() for c in lines[2].split('|')[1:-1]]
+    assert header.count(rank_by) == 1 and header[3] == rank_by
+    assert header.count('eval/fid') == 1 and header.count('d_loss') == 1
+    assert [line.split('|')[2].strip() for line in lines[4:]] == expected
+    assert '[report](b/report.md)' in path.read_text()
+  assert sweep_lib.default_rank_by({'d_loss': 1.0}) == 'd_loss'

@@ -50,7 +50,11 @@ def eval_config() -> ml_collections.ConfigDict:
       num_samples=10_000,   # generated samples (and at most this many real)
       batch_size=500,       # generator / feature network batch
       features='auto',      # auto | identity | classifier | inception
-      classifier='',        # directory written by `python -m gan_jax.classifier`
+      # A directory written by `python -m gan_jax.classifier`, or 'auto': built
+      # from the run's labelled training data the first time it is needed
+      # and cached (eval/auto_classifier.py); '' = none.
+      classifier='auto',
+      classifier_steps=1000,   # training steps of an 'auto' classifier
       inception='',         # FID Inception-v3 weights (.pth or .npz)
       cache_dir='',         # real-feature cache; '' = <workdir>/eval
       seed=0,               # the fixed key of the evaluation samples
@@ -178,7 +182,7 @@ class Evaluator:
     """
     self.check(names)
     if 'translation_error' in names:
-      return self._translation_error(params)
+      return self._translation_error(params, model_state)
     samples = self.generate(params, model_state)
     results: dict[str, Any] = {}
     if any(name in FEATURE_METRICS for name in names):
@@ -223,7 +227,7 @@ class Evaluator:
     return metrics_lib.label_coverage(
         metrics_lib.stacked_mode(labels.reshape(n, c)), 1000)
 
-  def _translation_error(self, params) -> dict[str, float]:
+  def _translation_error(self, params, model_state) -> dict[str, float]:
     if self._translation_task is None:   # loaded and compiled once per run
       test = self.config.dataset.copy_and_resolve_references()
       test.split = 'test'
@@ -233,7 +237,8 @@ class Evaluator:
           held_out.examples(len(held_out), 'a'),
           held_out.examples(len(held_out), 'b'))
     translate, a, target = self._translation_task
-    return translation_error(np.asarray(translate(params, a)), target)
+    return translation_error(np.asarray(translate(params, model_state, a)),
+                             target)
 
 
 def due(config: ml_collections.ConfigDict, step: int, is_last: bool

@@ -18,12 +18,14 @@ import hashlib
 import json
 import os
 
+from absl import logging
 import jax
 import ml_collections
 import numpy as np
 
 from gan_jax.data.dataset import Dataset
 from gan_jax.errors import ConfigError, WorkdirError, describe_os_error
+from gan_jax.eval import auto_classifier as auto
 from gan_jax.eval import classifier as classifier_lib
 
 KINDS = ('auto', 'identity', 'classifier', 'inception')
@@ -40,25 +42,47 @@ class Features:
     self.cache_dir = cache_dir
     self._classifier = None
     self._fn = None
+    self._warned = False
 
   @property
   def kind(self) -> str:
-    """`config.eval.features` with 'auto' resolved."""
+    """`config.eval.features` with 'auto' resolved.
+
+    auto: points are their own features; images get Inception features when
+    a weights file is given, else the domain classifier's (given, or built
+    for labelled data), else their pixels (with a warning at the first
+    evaluation: such numbers compare runs on the same data only).
+    """
     kind = self.eval.features
     if kind == 'auto':
       if len(self.dataset.example_shape) == 1:
         return 'identity'
-      return 'inception' if self.eval.inception else 'classifier'
+      if self.eval.inception:
+        return 'inception'
+      if self.eval.classifier and (self.eval.classifier != auto.AUTO
+                                   or self.dataset.num_classes):
+        return 'classifier'
+      if not self._warned:
+        logging.warning(
+            'No feature network for %s (unlabelled, no config.eval.inception):'
+            ' FID/KID/precision/recall are computed on raw pixels; compare '
+            'them only between runs on the same data and resolution.',
+            self.config.dataset.name)
+        self._warned = True
+      return 'identity'
     return kind
 
   @property
   def classifier(self) -> classifier_lib.Classifier:
     if self._classifier is None:
-      self._classifier = classifier_lib.load(self.eval.classifier)
+      self._classifier = classifier_lib.load(auto.resolve(self.config))
     return self._classifier
 
   def check_classifier(self, shape: tuple[int, ...], what: str) -> None:
-    """Raises unless a classifier is configured, loads, and takes `shape`."""
+    """Raises unless a classifier is configured, loads, and takes `shape`.
+
+    With config.eval.classifier='auto' this builds (or reuses) it.
+    """
     if not self.eval.classifier:
       raise ConfigError(
           f'{what} needs a classifier: set config.eval.classifier to a '

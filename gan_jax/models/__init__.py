@@ -42,6 +42,10 @@ def model_config() -> ml_collections.ConfigDict:
       # Computation dtype of the networks: float32, or bfloat16 for mixed
       # precision (parameters, optimizer states and losses stay float32).
       dtype='float32',
+      # Spectral normalization (Miyato et al. 2018) of every Dense/Conv/Embed
+      # layer of D / G; one power iteration per update (models/spectral.py).
+      d_spectral_norm=False,
+      g_spectral_norm=False,
   ))
 
 

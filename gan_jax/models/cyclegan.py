@@ -33,10 +33,13 @@ def reflect(x: jnp.ndarray, pad: int) -> jnp.ndarray:
 class ResidualBlock(nn.Module):
   features: int
   dtype: jnp.dtype = jnp.float32
+  spectral_norm: bool = False
+  train: bool = True
 
   @nn.compact
   def __call__(self, x):
-    conv = functools.partial(nn.Conv, self.features, (3, 3), padding='VALID',
+    conv = functools.partial(layers.conv, self.spectral_norm, self.train,
+                             self.features, (3, 3), padding='VALID',
                              kernel_init=_INIT, dtype=self.dtype)
     y = nn.relu(instance_norm(self.dtype)(conv()(reflect(x, 1))))
     return x + instance_norm(self.dtype)(conv()(reflect(y, 1)))
@@ -48,13 +51,16 @@ class ResnetGenerator(nn.Module):
   features: int = 64
   num_blocks: int = 6
   upsample: str = 'transpose'    # transpose | subpixel (identical results)
+  spectral_norm: bool = False
   dtype: jnp.dtype = jnp.float32  # computation dtype; output is float32
 
   @nn.compact
   def __call__(self, x: jnp.ndarray, train: bool = True) -> jnp.ndarray:
-    del train   # instance norm has no running statistics
+    # Instance norm has no running statistics; `train` only matters for
+    # spectral norm's power iterations.
     f = self.features
-    conv = functools.partial(nn.Conv, kernel_init=_INIT, dtype=self.dtype)
+    conv = functools.partial(layers.conv, self.spectral_norm, train,
+                             kernel_init=_INIT, dtype=self.dtype)
     norm = functools.partial(instance_norm, self.dtype)
     x = conv(f, (7, 7), padding='VALID')(reflect(x, 3))
     x = nn.relu(norm()(x))
@@ -62,12 +68,13 @@ class ResnetGenerator(nn.Module):
       x = conv(f * mult, (3, 3), strides=(2, 2), padding=((1, 1), (1, 1)))(x)
       x = nn.relu(norm()(x))
     for _ in range(self.num_blocks):
-      x = ResidualBlock(f * 4, dtype=self.dtype)(x)
+      x = ResidualBlock(f * 4, self.dtype, self.spectral_norm, train)(x)
     for i, mult in enumerate((2, 1)):             # u128, u64
       # PyTorch's ConvTranspose2d(k=3, s=2, p=1, output_padding=1).
       x = layers.Upsample2x(f * mult, method=self.upsample, kernel_size=3,
                             use_bias=True, kernel_init=_INIT,
-                            dtype=self.dtype, name=f'up{i}')(x)
+                            dtype=self.dtype, spectral_norm=self.spectral_norm,
+                            train=train, name=f'up{i}')(x)
       x = nn.relu(norm()(x))
     x = conv(self.channels, (7, 7), padding='VALID')(reflect(x, 3))
     return jnp.tanh(x.astype(jnp.float32))
@@ -76,15 +83,15 @@ class ResnetGenerator(nn.Module):
 class PatchDiscriminator(nn.Module):
   """(H, W, C) image -> (h, w) map of logits, each over a 70x70 patch."""
   features: int = 64
+  spectral_norm: bool = False
   dtype: jnp.dtype = jnp.float32  # computation dtype; logits are float32
 
   @nn.compact
   def __call__(self, x: jnp.ndarray, train: bool = True) -> jnp.ndarray:
-    del train
     f = self.features
-    conv = functools.partial(nn.Conv, kernel_size=(4, 4),
-                             padding=((1, 1), (1, 1)), kernel_init=_INIT,
-                             dtype=self.dtype)
+    conv = functools.partial(layers.conv, self.spectral_norm, train,
+                             kernel_size=(4, 4), padding=((1, 1), (1, 1)),
+                             kernel_init=_INIT, dtype=self.dtype)
     for i, (mult, stride) in enumerate(((1, 2), (2, 2), (4, 2), (8, 1))):
       x = conv(f * mult, strides=(stride, stride))(x)
       if i > 0:
@@ -98,8 +105,8 @@ def build(config: ml_collections.ConfigDict, data_shape: tuple[int, ...],
           num_classes: int = 0):
   """(generator, discriminator) modules; CycleGAN uses two of each."""
   if num_classes:
-    raise ConfigError('the cyclegan model is not class-conditional:'
-                                 ' set config.model.conditional=False')
+    raise ConfigError('the cyclegan model is not class-conditional: set '
+                      'config.model.conditional=False')
   if len(data_shape) != 3 or data_shape[0] % 4 or data_shape[0] < 32:
     raise ConfigError(
         f'config.dataset.resolution={data_shape[0]} cannot be used by '
@@ -110,5 +117,8 @@ def build(config: ml_collections.ConfigDict, data_shape: tuple[int, ...],
   return (ResnetGenerator(channels=data_shape[2], features=config.g_features,
                           num_blocks=num_blocks,
                           upsample=layers.resolve_upsample(config),
+                          spectral_norm=config.get('g_spectral_norm', False),
                           dtype=dtype),
-          PatchDiscriminator(features=config.d_features, dtype=dtype))
+          PatchDiscriminator(features=config.d_features,
+                             spectral_norm=config.get('d_spectral_norm', False),
+                             dtype=dtype))

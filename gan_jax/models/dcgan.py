@@ -57,6 +57,7 @@ class DCGANGenerator(nn.Module):
   features: int = 64          # channels before the output layer (ngf)
   upsample: str = 'transpose'  # transpose | subpixel (identical results)
   num_classes: int = 0         # > 0: conditioned on a class label
+  spectral_norm: bool = False  # SN on the dense and upsampling layers
   dtype: jnp.dtype = jnp.float32  # computation dtype; output is float32
 
   @nn.compact
@@ -71,13 +72,14 @@ class DCGANGenerator(nn.Module):
     channels = self.features * 2 ** (doublings - 1)
     norm = functools.partial(batch_norm, train, self.dtype)
     # A dense projection equals the paper's 4x4 transposed conv on a 1x1 map.
-    x = nn.Dense(size * size * channels, use_bias=False, kernel_init=_INIT,
-                 dtype=self.dtype)(z)
+    x = layers.dense(self.spectral_norm, train, size * size * channels,
+                     use_bias=False, kernel_init=_INIT, dtype=self.dtype)(z)
     x = x.reshape((z.shape[0], size, size, channels))
     x = nn.relu(norm()(x))
     # PyTorch's ConvTranspose2d(k=4, s=2, p=1): exactly twice the input.
     up = functools.partial(layers.Upsample2x, method=self.upsample,
-                           kernel_init=_INIT, dtype=self.dtype)
+                           kernel_init=_INIT, dtype=self.dtype,
+                           spectral_norm=self.spectral_norm, train=train)
     for i in range(doublings - 1):
       channels //= 2
       x = nn.relu(norm()(up(channels, name=f'up{i}')(x)))
@@ -90,6 +92,7 @@ class DCGANDiscriminator(nn.Module):
   features: int = 64          # channels of the first layer (ndf)
   norm: str = 'batch'         # batch | layer | none (layer for WGAN-GP)
   num_classes: int = 0         # > 0: projection discriminator
+  spectral_norm: bool = False  # SN on every conv, dense and embedding
   dtype: jnp.dtype = jnp.float32  # computation dtype; logits are float32
 
   @nn.compact
@@ -98,9 +101,9 @@ class DCGANDiscriminator(nn.Module):
     _, doublings = upsample_factors(x.shape[1])
     channels = self.features
     for i in range(doublings):
-      x = nn.Conv(channels, kernel_size=(4, 4), strides=(2, 2),
-                  padding=((1, 1), (1, 1)), use_bias=False,
-                  kernel_init=_INIT, dtype=self.dtype)(x)
+      x = layers.conv(self.spectral_norm, train, channels, (4, 4),
+                      strides=(2, 2), padding=((1, 1), (1, 1)),
+                      use_bias=False, kernel_init=_INIT, dtype=self.dtype)(x)
       if i > 0 and self.norm == 'batch':
         x = batch_norm(train, self.dtype)(x)
       elif i > 0 and self.norm == 'layer':
@@ -108,12 +111,12 @@ class DCGANDiscriminator(nn.Module):
       x = nn.leaky_relu(x, negative_slope=0.2)
       channels *= 2
     features = x.reshape((x.shape[0], -1))
-    logits = nn.Dense(1, use_bias=False, kernel_init=_INIT,
-                      dtype=self.dtype)(features)[:, 0]
+    logits = layers.dense(self.spectral_norm, train, 1, use_bias=False,
+                          kernel_init=_INIT, dtype=self.dtype)(features)[:, 0]
     if self.num_classes:
-      embedding = nn.Embed(self.num_classes, features.shape[-1],
-                           embedding_init=_INIT, name='label_projection',
-                           dtype=self.dtype)
+      embedding = layers.embed(self.spectral_norm, train, self.num_classes,
+                               features.shape[-1], embedding_init=_INIT,
+                               name='label_projection', dtype=self.dtype)
       logits += jnp.sum(embedding(labels) * features, axis=-1)
     return logits.astype(jnp.float32)
 
@@ -144,6 +147,10 @@ def build(config: ml_collections.ConfigDict, data_shape: tuple[int, ...],
   dtype = layers.compute_dtype(config)
   return (DCGANGenerator(output_shape=data_shape, features=config.g_features,
                          upsample=layers.resolve_upsample(config),
-                         num_classes=num_classes, dtype=dtype),
+                         num_classes=num_classes,
+                         spectral_norm=config.get('g_spectral_norm', False),
+                         dtype=dtype),
           DCGANDiscriminator(features=config.d_features, norm=config.d_norm,
-                             num_classes=num_classes, dtype=dtype))
+                             num_classes=num_classes,
+                             spectral_norm=config.get('d_spectral_norm', False),
+                             dtype=dtype))

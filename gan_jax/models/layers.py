@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gan_jax.errors import ConfigError
+from gan_jax.models import spectral as spectral_lib
 
 # The stride-2 transposed convolutions here, as `lax.conv_transpose` computes
 # them (kernel not flipped, dilated input padded by _PADDING[k]):
@@ -63,6 +64,8 @@ class Upsample2x(nn.Module):
   use_bias: bool = False
   kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
   dtype: jnp.dtype | None = None    # computation dtype (params stay float32)
+  spectral_norm: bool = False       # kernel / sigma(kernel) (spectral.py)
+  train: bool = True                # with spectral_norm: power iterations
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
@@ -71,6 +74,8 @@ class Upsample2x(nn.Module):
     k = self.kernel_size
     kernel = self.param('kernel', self.kernel_init,
                         (k, k, x.shape[-1], self.features))
+    if self.spectral_norm:
+      kernel = spectral_lib.normalize_kernel(self, kernel, self.train)
     if self.dtype is not None:
       x = x.astype(self.dtype)
     if self.method == 'transpose':
@@ -128,3 +133,34 @@ def resolve_upsample(model_config) -> str:
         f'config.model.upsample={upsample!r} is invalid: expected one of '
         "['auto', 'transpose', 'subpixel']")
   return upsample
+
+
+# --- layers with optional spectral normalization ---------------------------------
+# A model asks for its layers through these, so that config.model.
+# {d,g}_spectral_norm switches every Dense/Conv/Embed of a network at once.
+# `update` is the network's training mode (power iterations only then).
+
+
+def dense(spectral: bool, update: bool, features: int, **kwargs) -> nn.Module:
+  """nn.Dense, or spectral.SpectralDense (same parameters) when `spectral`."""
+  if spectral:
+    return spectral_lib.SpectralDense(features, update=update, **kwargs)
+  return nn.Dense(features, **kwargs)
+
+
+def conv(spectral: bool, update: bool, features: int, kernel_size, **kwargs
+         ) -> nn.Module:
+  """nn.Conv, or spectral.SpectralConv (same parameters) when `spectral`."""
+  if spectral:
+    return spectral_lib.SpectralConv(features, kernel_size=kernel_size,
+                                     update=update, **kwargs)
+  return nn.Conv(features, kernel_size, **kwargs)
+
+
+def embed(spectral: bool, update: bool, num_embeddings: int, features: int,
+          **kwargs) -> nn.Module:
+  """nn.Embed, or spectral.SpectralEmbed (same parameters) when `spectral`."""
+  if spectral:
+    return spectral_lib.SpectralEmbed(num_embeddings, features, update=update,
+                                      **kwargs)
+  return nn.Embed(num_embeddings, features, **kwargs)

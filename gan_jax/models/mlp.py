@@ -32,11 +32,14 @@ from gan_jax.models import layers
 from gan_jax.models import registry
 
 
-def _dense(init_std: float, dtype, **kwargs):
-  """nn.Dense with N(0, init_std^2) weights when init_std > 0."""
+def _dense(init_std: float, dtype, spectral_norm: bool = False,
+           train: bool = True, **kwargs):
+  """Dense layers: N(0, init_std^2) weights when init_std > 0; spectrally
+  normalized when asked."""
   if init_std > 0:
     kwargs['kernel_init'] = nn.initializers.normal(stddev=init_std)
-  return functools.partial(nn.Dense, dtype=dtype, **kwargs)
+  return functools.partial(layers.dense, spectral_norm, train, dtype=dtype,
+                           **kwargs)
 
 
 class Maxout(nn.Module):
@@ -45,10 +48,13 @@ class Maxout(nn.Module):
   pieces: int
   init_std: float = 0.0
   dtype: jnp.dtype = jnp.float32
+  spectral_norm: bool = False
+  train: bool = True
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
-    y = _dense(self.init_std, self.dtype)(self.features * self.pieces)(x)
+    y = _dense(self.init_std, self.dtype, self.spectral_norm, self.train)(
+        self.features * self.pieces)(x)
     return y.reshape(y.shape[:-1] + (self.features, self.pieces)).max(-1)
 
 
@@ -59,6 +65,7 @@ class MLPGenerator(nn.Module):
   num_classes: int = 0
   norm: str = 'none'              # none | batch
   init_std: float = 0.0
+  spectral_norm: bool = False
   dtype: jnp.dtype = jnp.float32  # computation dtype; output is float32
 
   @nn.compact
@@ -68,7 +75,7 @@ class MLPGenerator(nn.Module):
     if self.num_classes:
       x = jnp.concatenate([x, jax.nn.one_hot(labels, self.num_classes)], -1)
     batch_norm = self.norm == 'batch'
-    dense = _dense(self.init_std, self.dtype)
+    dense = _dense(self.init_std, self.dtype, self.spectral_norm, train)
     for width in self.hidden_dims:
       x = dense(width, use_bias=not batch_norm)(x)
       if batch_norm:
@@ -90,19 +97,20 @@ class MLPDiscriminator(nn.Module):
   num_classes: int = 0
   maxout_pieces: int = 0          # >= 2: maxout units
   init_std: float = 0.0
+  spectral_norm: bool = False
   dtype: jnp.dtype = jnp.float32  # computation dtype; logits are float32
 
   @nn.compact
   def __call__(self, x: jnp.ndarray, labels: jnp.ndarray | None = None,
                train: bool = True) -> jnp.ndarray:
-    del train
     x = x.reshape((x.shape[0], -1))
     if self.num_classes:
       x = jnp.concatenate([x, jax.nn.one_hot(labels, self.num_classes)], -1)
-    dense = _dense(self.init_std, self.dtype)
+    dense = _dense(self.init_std, self.dtype, self.spectral_norm, train)
     for width in self.hidden_dims:
       if self.maxout_pieces >= 2:
-        x = Maxout(width, self.maxout_pieces, self.init_std, self.dtype)(x)
+        x = Maxout(width, self.maxout_pieces, self.init_std, self.dtype,
+                   self.spectral_norm, train)(x)
       else:
         x = nn.leaky_relu(dense(width)(x), negative_slope=0.2)
     return dense(1)(x)[:, 0].astype(jnp.float32)
@@ -134,7 +142,11 @@ def build(config: ml_collections.ConfigDict, data_shape: tuple[int, ...],
   return (MLPGenerator(output_shape=data_shape,
                        hidden_dims=tuple(config.g_hidden),
                        num_classes=num_classes, norm=g_norm,
-                       init_std=init_std, dtype=dtype),
+                       init_std=init_std,
+                       spectral_norm=config.get('g_spectral_norm', False),
+                       dtype=dtype),
           MLPDiscriminator(hidden_dims=tuple(config.d_hidden),
                            num_classes=num_classes, maxout_pieces=pieces,
-                           init_std=init_std, dtype=dtype))
+                           init_std=init_std,
+                           spectral_norm=config.get('d_spectral_norm', False),
+                           dtype=dtype))

@@ -29,6 +29,8 @@ import numpy as np
 
 from gan_jax.core import state as state_lib
 from gan_jax.errors import NonFiniteLossError
+from gan_jax.training import health as health_lib
+from gan_jax.training import report as report_lib
 from gan_jax.training import summary
 from gan_jax.training.checkpoint import Checkpointer
 
@@ -254,3 +256,45 @@ class EvalHook(Hook):
       logging.info('%sstep %d eval (%.1f s): %s', self.members.prefix(index),
                    step, time.perf_counter() - start,
                    ' '.join(f'{k[5:]}={v:.4g}' for k, v in results.items()))
+
+
+class HealthHook(Hook):
+  """The health monitor (`health.py`) at every log step, and the report.
+
+  Runs after the log and evaluation hooks, on their latest means; writes
+  health/* scalars, warns when a condition starts, and at the end writes
+  each member's report.md (`report.py`).
+  """
+
+  def __init__(self, period: int, members: Members, monitors: list,
+               probe, sample_fn: Callable, sample_inputs, configs):
+    self.period, self.members, self.monitors = period, members, monitors
+    self.probe, self.sample_fn, self.sample_inputs = probe, sample_fn, (
+        sample_inputs)
+    self.configs = configs
+
+  def __call__(self, step, state):
+    samples = None
+    if self.probe is not None:
+      samples = jax.device_get(self.sample_fn(
+          state_lib.sample_params(state), state.generator.model_state,
+          self.sample_inputs))
+    for index, writer in enumerate(self.members.writers):
+      signals = (self.probe.signals(self.members.view(samples, index))
+                 if samples is not None else {})
+      scalars = self.monitors[index].check(
+          step, dict(self.members.final_metrics[index]), signals)
+      writer.write_scalars(step, scalars)
+      self.members.final_metrics[index].update(scalars)
+
+  def end(self, state):
+    del state
+    if jax.process_index() != 0:
+      return
+    self.members.write_final_metrics()
+    for index, directory in enumerate(self.members.directories):
+      self.members.writers[index].flush()
+      path = report_lib.write_report(
+          directory, self.configs[index],
+          health_lib.summary_lines(self.monitors[index].record))
+      logging.info('%sReport: %s', self.members.prefix(index), path)

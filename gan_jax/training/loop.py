@@ -31,16 +31,20 @@ from gan_jax import config_lib
 from gan_jax.core import state as state_lib
 from gan_jax.core import train_step as train_step_lib
 from gan_jax.data import batching
+from gan_jax.data import sources
+from gan_jax.data.sources import synthetic
 from gan_jax.eval import evaluator as evaluator_lib
 from gan_jax.training import experiment as experiment_lib
+from gan_jax.training import health as health_lib
 from gan_jax.training import hooks as hooks_lib
 from gan_jax.training import population as population_lib
 from gan_jax.training import summary
 from gan_jax.training import workdir as workdir_lib
 from gan_jax.training.checkpoint import Checkpointer
 
-# Keys of the fixed sample batch and of nothing else (see `fold_in`).
+# Keys of the fixed sample batches and of nothing else (see `fold_in`).
 _SAMPLE_KEY_TAG = 7
+_HEALTH_KEY_TAG = 11
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict,
@@ -76,14 +80,14 @@ def train_population(members: Sequence[ml_collections.ConfigDict],
                 population_lib.Population.create(members, names))
 
 
-def _sample_inputs(experiment, configs, population):
+def _sample_inputs(experiment, configs, population, count: int,
+                   tag: int = _SAMPLE_KEY_TAG):
   """Each member's fixed sample batch (stacked for a population)."""
-  config, dataset = experiment.config, experiment.dataset
-  examples = {name: dataset.examples(config.num_samples, name)
-              for name in dataset.domains}
+  dataset = experiment.dataset
+  examples = {name: dataset.examples(count, name) for name in dataset.domains}
   inputs = [experiment.gan.sample_inputs(
-      jax.random.fold_in(jax.random.PRNGKey(member.seed), _SAMPLE_KEY_TAG),
-      config.num_samples, examples) for member in configs]
+      jax.random.fold_in(jax.random.PRNGKey(member.seed), tag), count,
+      examples) for member in configs]
   if population:
     return jax.tree.map(lambda *leaves: np.stack(leaves), *inputs)
   return inputs[0]
@@ -263,8 +267,14 @@ def _hooks(experiment, population, members, checkpointer, buffer, program,
   """What runs between dispatches, in this order."""
   config, dataset, gan = experiment.config, experiment.dataset, experiment.gan
   configs = population.members if population else [config]
+  evaluator = evaluator_lib.Evaluator(config, dataset, gan, workdir)
   sample_inputs = experiment_lib.replicate(
-      _sample_inputs(experiment, configs, population), program.replicated)
+      _sample_inputs(experiment, configs, population, config.num_samples),
+      program.replicated)
+  health = config.health
+  probe_inputs = experiment_lib.replicate(
+      _sample_inputs(experiment, configs, population, health.num_samples,
+                     _HEALTH_KEY_TAG), program.replicated)
   return [
       hooks_lib.LogHook(config.log_every_steps, members, buffer,
                         config.num_train_steps, experiment.step_batch_size),
@@ -274,7 +284,32 @@ def _hooks(experiment, population, members, checkpointer, buffer, program,
           config.sample_every_steps, members, gan, program.sample_fn,
           sample_inputs,
           dataset.examples(2000) if len(dataset.example_shape) == 1 else None),
-      hooks_lib.EvalHook(config.evals, members,
-                         evaluator_lib.Evaluator(config, dataset, gan, workdir),
+      hooks_lib.EvalHook(config.evals, members, evaluator,
                          config.num_train_steps),
+      hooks_lib.HealthHook(
+          config.log_every_steps if health.enabled else 0, members,
+          [health_lib.Monitor(health, config.loss.name) for _ in configs],
+          _health_probe(experiment, evaluator) if health.enabled else None,
+          program.sample_fn, probe_inputs, configs),
   ]
+
+
+def _health_probe(experiment, evaluator) -> health_lib.DiversityProbe | None:
+  """The diversity check of the health monitor, in the evaluation's feature
+  space when the run already builds a classifier, else on the raw data."""
+  config, dataset, gan = experiment.config, experiment.dataset, experiment.gan
+  if gan.kind != 'samples':
+    return None
+  real = dataset.examples(config.health.num_samples)
+  evaluates = [name for name, period in config.evals.items() if period]
+  kind = sources.dataset_kind(config.dataset.name)
+  if (evaluator.features.kind == 'classifier'
+      and set(evaluates) & set(evaluator_lib.FEATURE_METRICS)):
+    classifier = evaluator.features.classifier
+    return health_lib.DiversityProbe(
+        evaluator.features, real, classifier.predict,
+        classifier.num_classes)
+  mixture = synthetic.MIXTURES.get(kind)
+  return health_lib.DiversityProbe(
+      lambda x: np.asarray(x).reshape(len(x), -1), real,
+      mixture=(mixture[0](), mixture[1]) if mixture else None)

@@ -5,8 +5,10 @@ Only process 0 writes (multi-host runs share one workdir).
 
 from __future__ import annotations
 
+import glob
 import math
 import os
+import struct
 
 import jax
 import numpy as np
@@ -97,3 +99,28 @@ class MetricWriter:
   def close(self) -> None:
     if self._writer:
       self._writer.close()
+
+
+def read_scalars(logdir: str) -> dict[str, dict[int, float]]:
+  """{tag: {step: value}} from the TensorBoard event files in `logdir`.
+
+  Reads the TFRecord framing directly (length, crc, payload, crc); later
+  files (a resumed run) override earlier values at the same step.
+  """
+  from tensorboardX.proto import event_pb2  # pylint: disable=g-import-not-at-top
+  scalars: dict[str, dict[int, float]] = {}
+  for path in sorted(glob.glob(os.path.join(logdir, 'events.out.tfevents.*'))):
+    with open(path, 'rb') as f:
+      data = f.read()
+    offset = 0
+    while offset + 12 <= len(data):
+      (length,) = struct.unpack('<Q', data[offset:offset + 8])
+      payload = data[offset + 12:offset + 12 + length]
+      offset += 12 + length + 4
+      if len(payload) < length:
+        break              # a record cut off by a kill: stop there
+      event = event_pb2.Event.FromString(payload)
+      for value in event.summary.value:
+        if value.HasField('simple_value'):
+          scalars.setdefault(value.tag, {})[event.step] = value.simple_value
+  return scalars

@@ -36,8 +36,9 @@ shared and lives in `gan_jax.core` and `gan_jax.training`. The methods, as
 
 What evaluation asks (instead of the variant's class): `kind` says what the
 generator produces ('samples' of the data distribution, or 'translation'
-between two domains, with `translate(g_params, x)`), and `num_classes` > 0
-that it is class-conditional (sample inputs then carry a 'label').
+between two domains, with `translate(g_params, g_state, x)`), and
+`num_classes` > 0 that it is class-conditional (sample inputs then carry a
+'label').
 
 `g_state` / `d_state` hold non-parameter collections (batch statistics) as
 a dict, `{}` when a network has none.
@@ -55,12 +56,20 @@ PyTree = Any
 
 
 def apply_train_mode(module: nn.Module, params: PyTree, state: dict,
-                     *inputs) -> tuple[jax.Array, dict]:
-  """Applies `module` in training mode; returns (output, updated state)."""
-  if not state:
-    return module.apply({'params': params}, *inputs, train=True), {}
-  return module.apply({'params': params, **state}, *inputs, train=True,
-                      mutable=list(state))
+                     *inputs, frozen: tuple[str, ...] = ()
+                     ) -> tuple[jax.Array, dict]:
+  """Applies `module` in training mode; returns (output, updated state).
+
+  Collections named in `frozen` are read, not updated (spectral norm's
+  vectors after their one update of a step).
+  """
+  mutable = [collection for collection in state if collection not in frozen]
+  if not mutable:
+    return module.apply({'params': params, **state}, *inputs,
+                        train=True), state
+  output, updated = module.apply({'params': params, **state}, *inputs,
+                                 train=True, mutable=mutable)
+  return output, {**state, **updated}
 
 
 class Variant:

@@ -59,39 +59,47 @@ class CycleGAN(Variant):
       raise ConfigError(
           f'config.model.pack={config.model.pack} is not supported by '
           'cyclegan (its PatchGANs judge one image each): set model.pack=1')
+    if config.get('augment', {}).get('policy', ''):
+      raise ConfigError(
+          f'config.augment.policy={config.augment.policy!r} is not supported '
+          'by cyclegan: its losses compare translations with their inputs '
+          '(cycle and identity terms), which augmenting the discriminator\'s '
+          "inputs alone would not keep consistent; set it to ''")
     generator, discriminator = models.build(config.model, data_shape)
     return cls(generator, discriminator, config.loss, config.pool_size)
 
   def init(self, key, batch):
     keys = jax.random.split(key, 4)
     a, b = batch['a'][:1], batch['b'][:1]
-    g = {'G': self.generator.init(keys[0], a)['params'],
-         'F': self.generator.init(keys[1], b)['params']}
-    d = {'D_A': self.discriminator.init(keys[2], a)['params'],
-         'D_B': self.discriminator.init(keys[3], b)['params']}
-    return {'params': g}, {'params': d}
+    g = {'G': self.generator.init(keys[0], a), 'F': self.generator.init(keys[1], b)}
+    d = {'D_A': self.discriminator.init(keys[2], a),
+         'D_B': self.discriminator.init(keys[3], b)}
+    return _by_collection(g), _by_collection(d)
 
   def init_variant_state(self, batch):
     shape = batch['a'].shape[1:]
     return {'pool_a': image_pool.create(self.pool_size, shape),
             'pool_b': image_pool.create(self.pool_size, shape)}
 
-  def apply_generator(self, params, name: str, x):
-    """G (A -> B) or F (B -> A) of the generator params, on images x."""
-    return self.generator.apply({'params': params[name]}, x)
+  def apply_generator(self, params, name: str, x, state=None,
+                      mode: str = 'eval'):
+    """G (A -> B) or F (B -> A) of the generator side, on images x."""
+    return _apply(self.generator, params, state or {}, name, x, mode)[0]
 
-  def translate(self, params, x):
+  def translate(self, params, state, x):
     """G: the A -> B translation that evaluation measures."""
-    return self.apply_generator(params, 'G', x)
-
-  def _d(self, params, name, x):
-    return self.discriminator.apply({'params': params[name]}, x)
+    return self.apply_generator(params, 'G', x, state)
 
   def generate(self, g_params, g_state, batch, key):
     del key
     a, b = batch['a'], batch['b']
-    g = functools.partial(self.apply_generator, g_params)
-    fake_b, fake_a = g('G', a), g('F', b)
+    # Non-parameter state (spectral norm) updates once per network and step.
+    fake_b, g_state = _apply(self.generator, g_params, g_state, 'G', a,
+                             'update')
+    fake_a, g_state = _apply(self.generator, g_params, g_state, 'F', b,
+                             'update')
+    g = functools.partial(self.apply_generator, g_params, state=g_state,
+                          mode='frozen')
     outputs = {'fake_b': fake_b, 'fake_a': fake_a,
                'rec_a': g('F', fake_b), 'rec_b': g('G', fake_a)}
     if is_enabled(self.identity_weight):
@@ -110,10 +118,11 @@ class CycleGAN(Variant):
 
   def discriminator_loss(self, d_params, d_state, outputs, batch, key):
     del key
-    real_b, fake_b = (self._d(d_params, 'D_B', batch['b']),
-                      self._d(d_params, 'D_B', outputs['fake_b']))
-    real_a, fake_a = (self._d(d_params, 'D_A', batch['a']),
-                      self._d(d_params, 'D_A', outputs['fake_a']))
+    d = functools.partial(_apply, self.discriminator, d_params)
+    real_b, d_state = d(d_state, 'D_B', batch['b'], 'update')
+    fake_b = d(d_state, 'D_B', outputs['fake_b'], 'frozen')[0]
+    real_a, d_state = d(d_state, 'D_A', batch['a'], 'update')
+    fake_a = d(d_state, 'D_A', outputs['fake_a'], 'frozen')[0]
     loss_b = losses.least_squares_discriminator_loss(real_b, fake_b)
     loss_a = losses.least_squares_discriminator_loss(real_a, fake_a)
     metrics = {'d_real': 0.5 * (jnp.mean(real_a) + jnp.mean(real_b)),
@@ -122,13 +131,14 @@ class CycleGAN(Variant):
     return loss_a + loss_b, (d_state, metrics)
 
   def generator_loss(self, d_params, d_state, outputs, batch, key):
-    del d_state, key
+    del key
+    def d(name, x):
+      return _apply(self.discriminator, d_params, d_state, name, x,
+                    'frozen')[0]
     # The paper's G objective E[(D(G(x)) - 1)^2] has no 1/2: twice ours.
     adversarial = 2 * (
-        losses.least_squares_generator_loss(
-            self._d(d_params, 'D_B', outputs['fake_b']))
-        + losses.least_squares_generator_loss(
-            self._d(d_params, 'D_A', outputs['fake_a'])))
+        losses.least_squares_generator_loss(d('D_B', outputs['fake_b']))
+        + losses.least_squares_generator_loss(d('D_A', outputs['fake_a'])))
     cycle = (losses.l1_loss(outputs['rec_a'], batch['a'])
              + losses.l1_loss(outputs['rec_b'], batch['b']))
     loss = adversarial + self.cycle_weight * cycle
@@ -149,9 +159,32 @@ class CycleGAN(Variant):
 
   def sample(self, g_params, g_state, inputs):
     """Rows: a, G(a), F(G(a)), b, F(b), G(F(b))."""
-    del g_state
     a, b = inputs['a'], inputs['b']
-    g = functools.partial(self.apply_generator, g_params)
+    g = functools.partial(self.apply_generator, g_params, state=g_state)
     fake_b, fake_a = g('G', a), g('F', b)
     return jnp.concatenate([a, fake_b, g('F', fake_b), b, fake_a,
                             g('G', fake_a)])
+
+
+def _by_collection(variables: dict) -> dict:
+  """{network: {collection: tree}} -> {collection: {network: tree}}."""
+  collections = {}
+  for name, network in variables.items():
+    for collection, tree in network.items():
+      collections.setdefault(collection, {})[name] = tree
+  return collections
+
+
+def _apply(module, params, state: dict, name: str, x, mode: str):
+  """Network `name` of a side on x: (output, the side's state).
+
+  mode 'update': training mode, its non-parameter state (spectral norm's
+  vectors) updated; 'frozen': training mode, state read only (the later
+  calls of one step); 'eval': evaluation mode.
+  """
+  variables = {'params': params[name],
+               **{collection: tree[name] for collection, tree in state.items()}}
+  if mode == 'update' and state:
+    y, updated = module.apply(variables, x, train=True, mutable=list(state))
+    return y, {c: {**state[c], name: updated[c]} for c in state}
+  return module.apply(variables, x, train=mode != 'eval'), state

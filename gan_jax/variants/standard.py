@@ -12,9 +12,11 @@ import jax.numpy as jnp
 import ml_collections
 
 from gan_jax import models
+from gan_jax.core import augment
 from gan_jax.core import losses
 from gan_jax.core.switches import is_enabled
 from gan_jax.errors import ConfigError
+from gan_jax.models import spectral
 from gan_jax.variants import registry
 from gan_jax.variants.base import Variant, apply_train_mode
 
@@ -51,11 +53,16 @@ class StandardGAN(Variant):
   jointly, concatenated along the last axis (channels of images, coordinates
   of points), so a batch of B gives B / m logits. A generator that drops
   modes makes packs of near-duplicates, which a packed D detects.
+
+  DiffAugment (`config.augment.policy`, `core/augment.py`): D sees real and
+  generated images through the same kind of random differentiable
+  transformations, each batch with its own draw, in its loss and in G's.
   """
 
   def __init__(self, generator: nn.Module, discriminator: nn.Module,
                gan_loss: losses.GANLoss, loss_config: ml_collections.ConfigDict,
-               latent_dim: int, num_classes: int = 0, pack: int = 1):
+               latent_dim: int, num_classes: int = 0, pack: int = 1,
+               augment_policy: tuple[str, ...] = ()):
     self.generator = generator
     self.discriminator = discriminator
     self.gan_loss = gan_loss
@@ -63,6 +70,7 @@ class StandardGAN(Variant):
     self.latent_dim = latent_dim
     self.num_classes = num_classes     # 0: unconditional
     self.pack = pack                   # PacGAN: D scores `pack` samples jointly
+    self.augment = augment_policy      # DiffAugment operations (empty: off)
 
   # --- construction -----------------------------------------------------------
 
@@ -87,12 +95,17 @@ class StandardGAN(Variant):
           f'config.model.pack={config.model.pack} is not supported with '
           'config.model.conditional=True (a pack would mix labels): set '
           'model.pack=1 or model.conditional=False')
+    policy = augment.parse_policy(config.get('augment', {}).get('policy', ''))
+    if policy and len(data_shape) != 3:
+      raise ConfigError(
+          f'config.augment.policy={config.augment.policy!r} needs images, but '
+          f'the data are points of shape {data_shape}: set it to \'\'')
     num_classes = num_classes if conditional else 0
     generator, discriminator = models.build(config.model, data_shape,
                                             num_classes)
     return cls(generator, discriminator, losses.GAN_LOSSES[config.loss.name],
                config.loss, config.model.latent_dim, num_classes,
-               config.model.pack)
+               config.model.pack, policy)
 
   def init(self, key: jax.Array, batch: dict) -> tuple[dict, dict]:
     g_key, d_key = jax.random.split(key)
@@ -123,27 +136,38 @@ class StandardGAN(Variant):
         self._labels(outputs))
     return outputs, g_state
 
-  def _d(self, d_params, d_state, x, labels):
-    """D in training mode on (packed) samples: (logits, updated state)."""
+  def _d(self, d_params, d_state, x, labels, update: bool = True):
+    """D in training mode on (packed) samples: (logits, updated state).
+
+    `update=False` leaves spectral norm's vectors as they are: they take one
+    power iteration per discriminator update, in its first call (the real
+    batch).
+    """
     return apply_train_mode(self.discriminator, d_params, d_state,
-                            pack(x, self.pack), labels)
+                            pack(x, self.pack), labels,
+                            frozen=() if update else (spectral.COLLECTION,))
 
   def _critic(self, d_params, d_state, labels):
     """D as a function of its input alone, for the gradient penalties."""
-    return lambda x: self._d(d_params, d_state, x, labels)[0]
+    return lambda x: self._d(d_params, d_state, x, labels, update=False)[0]
 
   def discriminator_loss(self, d_params, d_state, outputs, batch, key):
     real, fake = batch['x'], outputs['x']
+    if self.augment:   # DiffAugment: D sees both through T (own draws)
+      key, real_key, fake_key = jax.random.split(key, 3)
+      real = augment.diff_augment(real, self.augment, real_key)
+      fake = augment.diff_augment(fake, self.augment, fake_key)
     real_logits, new_state = self._d(d_params, d_state, real,
                                      self._labels(batch))
     fake_logits, new_state = self._d(d_params, new_state, fake,
-                                     self._labels(outputs))
+                                     self._labels(outputs), update=False)
     extra = ({'label_smoothing': self.loss_config.label_smoothing}
              if is_enabled(self.loss_config.label_smoothing)
              else {})
     loss = self.gan_loss.discriminator(real_logits, fake_logits, **extra)
     metrics = {'d_real': jnp.mean(self.gan_loss.output(real_logits)),
                'd_fake': jnp.mean(self.gan_loss.output(fake_logits))}
+    # Penalties on what D saw (augmented images when DiffAugment is on).
     if is_enabled(self.loss_config.gradient_penalty_weight):
       # Interpolates keep the real labels (as in conditional WGAN-GP code).
       critic = self._critic(d_params, d_state, self._labels(batch))
@@ -158,9 +182,12 @@ class StandardGAN(Variant):
     return loss, (new_state, metrics)
 
   def generator_loss(self, d_params, d_state, outputs, batch, key):
-    del batch, key
-    fake_logits, _ = self._d(d_params, d_state, outputs['x'],
-                             self._labels(outputs))
+    del batch
+    fake = outputs['x']
+    if self.augment:   # the same T, so G's gradient flows through it
+      fake = augment.diff_augment(fake, self.augment, key)
+    fake_logits, _ = self._d(d_params, d_state, fake, self._labels(outputs),
+                             update=False)
     return self.gan_loss.generator(fake_logits), {}
 
   # --- samples ----------------------------------------------------------------

@@ -1,0 +1,68 @@
+r"""The 2-D mode-collapse benchmarks under PacGAN's published protocol.
+
+  python -m gan_jax.main --config=configs/mode_collapse_2d.py:dataset=gaussian_grid,pack=4 \
+      --workdir=/tmp/pacgan4_grid
+  python -m gan_jax.main --config=configs/mode_collapse_2d.py:pack=2 ...   # the ring
+
+Lin et al. 2018 (PacGAN), read from the authors' code
+(synthetic_data_experiments/2D{Grid,Ring}_GAN&PacGAN/{config,pacgan_task}.py
+in fjxmlzn/PacGAN):
+  data     grid: 25 Gaussians at {-4,-2,0,2,4}^2, std 0.05; ring: 8 on the
+           unit circle, std 0.01; 100,000 training points
+  G        z in R^2 ~ N(0, I); 4 hidden layers of 400, batch norm + ReLU, a
+           linear output; weights N(0, 0.02), zero biases
+  D        3 maxout layers of 200 units with 5 pieces, a linear logit;
+           weights N(0, 0.02)
+  packing  D reads m samples concatenated (2m inputs) and scores 100 real and
+           100 generated packs per step: batch_size = 100 m samples
+  training the non-saturating GAN loss; Adam lr 1e-4, beta1 0.8 on both
+           sides; 400 epochs of 1,000 steps = 400,000 steps
+  metric   2,500 samples; high quality within 3 std of the nearest mode;
+           `eval/modes_pacgan`: modes with at least one high-quality sample
+           (the authors' rule), `eval/modes`: with at least 20 (gan_jax's);
+           `eval/reverse_kl_pacgan`: KL of the high-quality samples' mode
+           histogram to uniform
+
+Two known differences: the authors' code updates D and G simultaneously
+from the same forward pass (ALI's `ali_algorithm`), gan_jax's shared step
+updates D and then G against the updated D; and their G runs its m calls of
+100 samples through batch norm separately, gan_jax's one call of 100 m.
+Arguments: dataset (gaussian_ring | gaussian_grid), pack (1 = the GAN row),
+steps (400,000), eval_every (10,000).
+"""
+
+from gan_jax import config_lib
+
+
+def get_config(arg=None):
+  """PacGAN's 2-D protocol; `arg` is 'key=value,...' with the keys below."""
+  arg = config_lib.parse_arg(arg, dataset='gaussian_ring', pack=1,
+                             steps=400_000, eval_every=10_000)
+  config = config_lib.default_config()
+  config.batch_size = 100 * arg.pack
+  config.num_train_steps = arg.steps
+  config.log_every_steps = min(1000, arg.steps)
+  config.checkpoint_every_steps = min(20_000, arg.steps)
+  config.sample_every_steps = min(20_000, arg.steps)
+  config.num_samples = 2500
+
+  config.model.name = 'mlp'
+  config.model.latent_dim = 2
+  config.model.pack = arg.pack
+  config.model.g_hidden = (400, 400, 400, 400)
+  config.model.d_hidden = (200, 200, 200)
+  config.model.g_norm = 'batch'
+  config.model.d_maxout_pieces = 5
+  config.model.init_std = 0.02
+
+  config.loss.name = 'non_saturating'
+  for side in ('generator', 'discriminator'):
+    config.optimizer[side].learning_rate = 1e-4
+    config.optimizer[side].b1 = 0.8
+    config.optimizer[side].b2 = 0.999
+
+  config.dataset.name = arg.dataset
+  config.dataset.num_examples = 100_000
+  config.evals.mode_coverage = min(arg.eval_every, arg.steps)
+  config.eval.num_samples = 2500
+  return config
