@@ -6,15 +6,20 @@ r"""Runs a hyperparameter sweep: populations under vmap, the rest in turn.
 The sweep file defines `get_sweep()` returning a list of override dicts
 ({'optimizer.generator.learning_rate': 1e-4, 'seed': 1}), usually built with
 `product` and `zipped` below. Members that differ only in numeric
-hyperparameters and seeds (`population.VECTORIZABLE`) train together as one
-population, one compiled program under `jax.vmap`; members that differ
-structurally (architecture, resolution, loss kind) form separate populations
-run one after another by this same command.
+hyperparameters and seeds (`population.VECTORIZABLE`) form a group that can
+train as one population, one compiled program under `jax.vmap`; members
+that differ structurally (architecture, resolution, loss kind) form separate
+groups run one after another by this same command. `--strategy=auto` trains
+a group the faster way for the backend, as measured (`choose_strategy`): a
+vmapped population on accelerators and for MLPs, ordinary runs in turn for
+convolutional networks on CPU; the log says which it chose and why.
 
 Workdir layout:
-  population_<j>/checkpoints/<step>/      every member of population j
+  population_<j>/checkpoints/<step>/      every member of group j (vmapped)
   population_<j>/members/<name>/          one member's TensorBoard run,
-                                          samples/ and final_metrics.json
+                                          samples/, final_metrics.json and
+                                          report.md (and, trained in turn,
+                                          its own checkpoints/)
   summary.md                              members ranked by --rank_by (an
                                           evaluation metric by default)
 
@@ -36,6 +41,7 @@ from typing import Any, Sequence
 from absl import app
 from absl import flags
 from absl import logging
+import jax
 import ml_collections
 
 from gan_jax import cli
@@ -66,6 +72,10 @@ def _define_flags() -> None:
   flags.DEFINE_enum('rank_order', '', ['', 'min', 'max'],
                     'Whether a smaller or a larger --rank_by is better '
                     '(default: known per metric).')
+  flags.DEFINE_enum('strategy', 'auto', list(STRATEGIES),
+                    'How members that differ only in numbers train: one '
+                    'vmapped population, ordinary runs in turn, or auto (the '
+                    'faster for this backend, as measured).')
   flags.DEFINE_string('export_member', None,
                       'Export this member as a single-run checkpoint.')
   flags.DEFINE_string('export_to', None, 'Workdir for --export_member.')
@@ -170,23 +180,61 @@ def default_rank_by(metrics: dict) -> str:
   return 'd_loss'
 
 
+# How to train a group of members that could share one vmapped program.
+STRATEGIES = ('auto', 'population', 'sequential')
+# Measured on a 2-core CPU (docs/benchmarks.md, experiments/
+# population_benchmark.py): a vmapped population of convolutional networks
+# runs at 0.20-0.26x of its members trained one after another (XLA:CPU
+# lowers the vmapped convolutions to grouped ones), of MLPs at about 1x.
+_SLOW_VMAPPED_ON_CPU = ('dcgan', 'cyclegan', 'resnet')
+
+
+def choose_strategy(config: ml_collections.ConfigDict, size: int,
+                    strategy: str = 'auto') -> tuple[str, str]:
+  """('population' | 'sequential', why) for a group of `size` members."""
+  if strategy != 'auto':
+    return strategy, f'--strategy={strategy}'
+  if size == 1:
+    return 'sequential', 'a single member'
+  backend = jax.default_backend()
+  if backend == 'cpu' and config.model.name in _SLOW_VMAPPED_ON_CPU:
+    return 'sequential', (
+        f'on CPU a vmapped population of {config.model.name} networks runs '
+        'at 0.20-0.26x of its members trained in turn (docs/benchmarks.md)')
+  return 'population', (f'one vmapped program on {backend} (members of '
+                        f'{config.model.name} train together)')
+
+
 def run(base: ml_collections.ConfigDict, sweep: list[dict], workdir: str,
-        rank_by: str = '', rank_order: str = '') -> list[dict]:
+        rank_by: str = '', rank_order: str = '',
+        strategy: str = 'auto') -> list[dict]:
   """Trains every member; returns the ranked rows of the summary table.
 
   Args:
     rank_by: the final metric to rank by ('' = an evaluation metric the
       members logged, see RANK_PREFERENCE).
     rank_order: 'min' or 'max' ('' = which is better for that metric).
+    strategy: how members that could share a program train: 'population'
+      (vmapped together), 'sequential' (one ordinary run each, in turn), or
+      'auto': the faster of the two for this backend and model.
   """
   configs, names, groups = plan(base, sweep)
-  logging.info('Sweep of %d members in %d population(s): %s', len(configs),
+  logging.info('Sweep of %d members in %d group(s): %s', len(configs),
                len(groups), [len(g) for g in groups])
   rows = []
   for j, group in enumerate(groups):
     directory = os.path.join(workdir, f'population_{j}')
-    loop.train_population([configs[i] for i in group],
-                          [names[i] for i in group], directory)
+    chosen, why = choose_strategy(configs[group[0]], len(group), strategy)
+    logging.info('Group %d (%d members): %s, because %s.', j, len(group),
+                 'one vmapped population' if chosen == 'population'
+                 else 'ordinary runs one after another', why)
+    if chosen == 'population':
+      loop.train_population([configs[i] for i in group],
+                            [names[i] for i in group], directory)
+    else:
+      for i in group:
+        loop.train_and_evaluate(configs[i], os.path.join(
+            directory, 'members', names[i]))
     for i in group:
       member_dir = os.path.join(directory, 'members', names[i])
       with open(os.path.join(member_dir, 'final_metrics.json')) as f:
@@ -248,6 +296,12 @@ def export_member(base: ml_collections.ConfigDict, sweep: list[dict],
                       f'are {names}')
   index = names.index(name)
   j = next(j for j, group in enumerate(groups) if index in group)
+  member_dir = os.path.join(workdir, f'population_{j}', 'members', name)
+  if os.path.isdir(os.path.join(member_dir, 'checkpoints')):
+    # Trained as an ordinary run (strategy 'sequential'): already one.
+    state = experiment_lib.restore_latest(
+        experiment_lib.setup(configs[index]), member_dir)
+    return _write_export(state, configs[index], destination)
   members = [configs[i] for i in groups[j]]
   single = experiment_lib.setup(configs[index])
   population = population_lib.Population.create(
@@ -262,18 +316,25 @@ def export_member(base: ml_collections.ConfigDict, sweep: list[dict],
                       'the sweep first')
   state = population_lib.member_state(source.restore(template),
                                       groups[j].index(index))
+  source.close()
   if single.initial_state.ema_params is None:
     state = state.replace(ema_params=None)   # this member runs without EMA
+  return _write_export(state, configs[index], destination)
+
+
+def _write_export(state, config: ml_collections.ConfigDict,
+                  destination: str) -> int:
+  if state is None:
+    raise ConfigError('that member has no checkpoint: train the sweep first')
   step = int(state.step)
   destination = prepare_workdir(destination)
   target = checkpoint.Checkpointer(os.path.join(destination, 'checkpoints'),
-                                   configs[index].keep_checkpoints)
+                                   config.keep_checkpoints)
   target.save(step, state)
   target.wait_until_finished()
   target.close()
-  source.close()
   with open(os.path.join(destination, 'config.json'), 'w') as f:
-    f.write(configs[index].to_json_best_effort(indent=2))
+    f.write(config.to_json_best_effort(indent=2))
   return step
 
 
@@ -289,7 +350,8 @@ def main(argv):
     print(f'exported {FLAGS.export_member} at step {step} to '
           f'{FLAGS.export_to}')
     return
-  run(FLAGS.config, sweep, FLAGS.workdir, FLAGS.rank_by, FLAGS.rank_order)
+  run(FLAGS.config, sweep, FLAGS.workdir, FLAGS.rank_by, FLAGS.rank_order,
+      FLAGS.strategy)
 
 
 if __name__ == '__main__':

@@ -187,3 +187,11 @@ def test_unlabelled_images_fall_back_to_pixels_with_a_warning(tmp_path, caplog):
                                       experiment.gan, str(tmp_path))
   assert evaluator.feature_kind() == 'identity'
   assert 'raw pixels' in caplog.text
+
+
+def test_samples_flying_off_are_divergence_not_collapse():
+  spread = {'diversity_ratio': 40.0, 'mode_fraction': 0.0}
+  assert not health.collapse(spread, thresholds())
+  assert health.diverging([], thresholds(), spread)
+  assert health.collapse({'diversity_ratio': 1.0, 'mode_fraction': 0.1},
+                         thresholds())

@@ -88,7 +88,7 @@ def test_sweep_command_trains_ranks_and_exports(tmp_path):
           '--config.model.latent_dim=8', '--config.model.g_features=8',
           '--config.model.d_features=8', '--config.evals.fid=0',
           '--config.evals.kid=0', '--config.evals.precision_recall=0',
-          '--config.health.enabled=false']
+          '--config.health.enabled=false', '--strategy=population']
   result = subprocess.run(base + ['--rank_by=g_loss'], cwd=REPO,
                           env=subprocess_env(), capture_output=True,
                           text=True, timeout=600)
@@ -139,3 +139,13 @@ def test_the_summary_ranks_by_the_evaluation_metric_each_shown_once(tmp_path):
     assert [line.split('|')[2].strip() for line in lines[4:]] == expected
     assert '[report](b/report.md)' in path.read_text()
   assert sweep_lib.default_rank_by({'d_loss': 1.0}) == 'd_loss'
+
+
+def test_auto_strategy_follows_the_measured_cpu_speeds():
+  dcgan = tiny_dcgan_config()
+  mlp = tiny_dcgan_config(**{'model.name': 'mlp'})
+  assert sweep_lib.choose_strategy(dcgan, 4)[0] == (
+      'sequential' if jax.default_backend() == 'cpu' else 'population')
+  assert sweep_lib.choose_strategy(mlp, 4)[0] == 'population'
+  assert sweep_lib.choose_strategy(dcgan, 4, 'population')[0] == 'population'
+  assert sweep_lib.choose_strategy(mlp, 1)[0] == 'sequential'

@@ -12,7 +12,8 @@ streams), that says whether it holds now:
                 real data's; or, with a classifier, the entropy of the
                 samples' class histogram below `entropy_ratio` of the real
                 one's; or, on a 2-D mixture, fewer than `mode_fraction` of
-                the modes covered (eval/modes_pacgan)
+                the modes holding a sample within 3 std (while the samples
+                spread no wider than 1.5x the data)
   d_wins        the discriminator wins: D(x) above 1 - `d_margin` and
                 D(G(z)) below `d_margin` (probabilities; for the hinge loss
                 d_loss below `d_margin`) for `patience` checks in a row,
@@ -21,7 +22,8 @@ streams), that says whether it holds now:
                 the last `window` checks above `variance_growth` times that
                 of the `window` before, at `patience` checks in a row
   diverging     the quality metric (FID, or KID) worse at each of the last
-                `patience` evaluations, `metric_growth` times its best
+                `patience` evaluations, `metric_growth` times its best; or
+                the samples spread `spread_ratio` times wider than the data
 NaN losses stop the run (`hooks.MetricsBuffer`).
 
 Nothing is flagged before `warmup_steps`. Each condition is written as
@@ -62,6 +64,7 @@ def health_config() -> ml_collections.ConfigDict:
       window=10,               # oscillation: checks per window
       variance_growth=10.0,    # oscillation: variance ratio of the windows
       metric_growth=1.5,       # diverging: metric > this x its best
+      spread_ratio=10.0,       # diverging: sample / real pairwise distance
   ))
 
 
@@ -76,7 +79,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
                'd_margin', 'grad_fraction'):
     check(0 < health[name] < 1, f'health.{name}', health[name],
           'a number in (0, 1)')
-  for name in ('variance_growth', 'metric_growth'):
+  for name in ('variance_growth', 'metric_growth', 'spread_ratio'):
     check(health[name] > 1, f'health.{name}', health[name], 'a number > 1')
 
 
@@ -100,10 +103,16 @@ def histogram_entropy(labels: np.ndarray, num_classes: int) -> float:
 
 
 def collapse(signals: dict, health: ml_collections.ConfigDict) -> bool:
-  """signals: the latest diversity_ratio, entropy_ratio, mode_fraction."""
-  return (signals.get('diversity_ratio', 1.0) < health.diversity_ratio
+  """signals: the latest diversity_ratio, entropy_ratio, mode_fraction.
+
+  Few modes covered counts only while the samples are not spread wider than
+  the data (samples flying off cover no mode either: that is divergence).
+  """
+  diversity = signals.get('diversity_ratio', 1.0)
+  return (diversity < health.diversity_ratio
           or signals.get('entropy_ratio', 1.0) < health.entropy_ratio
-          or signals.get('mode_fraction', 1.0) < health.mode_fraction)
+          or (signals.get('mode_fraction', 1.0) < health.mode_fraction
+              and diversity <= 1.5))
 
 
 def d_wins(history: Sequence[dict], loss_name: str,
@@ -148,8 +157,13 @@ def oscillation(history: Sequence[dict],
 
 
 def diverging(metric_values: Sequence[float],
-              health: ml_collections.ConfigDict) -> bool:
-  """metric_values: a lower-is-better metric at each evaluation."""
+              health: ml_collections.ConfigDict,
+              signals: dict | None = None) -> bool:
+  """metric_values: a lower-is-better metric at each evaluation; signals: the
+  latest diversity check (samples spread `spread_ratio` times wider than the
+  data have left it)."""
+  if (signals or {}).get('diversity_ratio', 1.0) > health.spread_ratio:
+    return True
   patience = health.patience
   if len(metric_values) <= patience:
     return False
@@ -191,7 +205,7 @@ class Monitor:
         'collapse': collapse(signals, health),
         'd_wins': d_wins(record.history, self.loss_name, health),
         'oscillation': oscillation(record.history, health),
-        'diverging': diverging(record.metric, health),
+        'diverging': diverging(record.metric, health, signals),
     }
     scalars = {f'health/{name}': value for name, value in signals.items()}
     for name, value in states.items():

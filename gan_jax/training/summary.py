@@ -83,9 +83,11 @@ class MetricWriter:
       self._writer = tensorboardX.SummaryWriter(logdir)
 
   def write_scalars(self, step: int, scalars: dict[str, float]) -> None:
+    """Finite values only (an infinite KL has no point on a curve)."""
     if self._writer:
       for name, value in scalars.items():
-        self._writer.add_scalar(name, float(value), step)
+        if math.isfinite(float(value)):
+          self._writer.add_scalar(name, float(value), step)
 
   def write_image(self, step: int, name: str, image: np.ndarray) -> None:
     if self._writer:
