@@ -18,7 +18,8 @@ each repetition, so that machine noise hits all sides alike.
 
 Writes experiments/results/performance_<backend>.json and the table in
 docs/benchmarks.md (between the performance markers for this backend).
-PyTorch is optional: `pip install torch==2.13.0`.
+PyTorch is optional: `pip install -e '.[reference]'`. On a GPU the PyTorch side
+runs on CUDA too, timed with `torch.cuda.synchronize()`.
 """
 
 import statistics
@@ -128,18 +129,31 @@ class TorchSide:
   def __init__(self, torch, torch_dcgan, resolution, channels, batch_size,
                compile_models):
     self.torch = torch
+    # The same device JAX runs on: CUDA when JAX does (the GPU comparison).
+    self.device = 'cuda' if (jax.default_backend() == 'gpu'
+                             and torch.cuda.is_available()) else 'cpu'
     self.trainer = torch_dcgan.Trainer(resolution, channels,
-                                       compile_models=compile_models)
-    self.real = torch.randn(batch_size, channels, resolution, resolution)
+                                       compile_models=compile_models,
+                                       device=self.device)
+    self.real = torch.randn(batch_size, channels, resolution, resolution,
+                            device=self.device)
     start = time.perf_counter()
     self.trainer.step(self.real)          # compiles when compile_models
+    self._synchronize()
     self.compile_s = time.perf_counter() - start
     self.trainer.step(self.real)
+    self._synchronize()
+
+  def _synchronize(self):
+    if self.device == 'cuda':     # CUDA kernels run asynchronously
+      self.torch.cuda.synchronize()
 
   def time_steps(self, steps: int) -> float:
+    self._synchronize()
     start = time.perf_counter()
     for _ in range(steps):
       self.trainer.step(self.real)
+    self._synchronize()
     return (time.perf_counter() - start) / steps
 
 

@@ -91,12 +91,15 @@ class Trainer:
 
   def __init__(self, resolution: int, channels: int, nz: int = 100,
                ngf: int = 64, ndf: int = 64, lr: float = 2e-4,
-               beta1: float = 0.5, compile_models: bool = False):
-    self.nz = nz
+               beta1: float = 0.5, compile_models: bool = False,
+               device: str = 'cpu'):
+    self.nz, self.device = nz, device
     self.net_g = Generator(nz, ngf, channels, resolution)
     self.net_d = Discriminator(ndf, channels, resolution)
     self.net_g.apply(weights_init)
     self.net_d.apply(weights_init)
+    self.net_g.to(device)
+    self.net_d.to(device)
     self.criterion = nn.BCEWithLogitsLoss()
     self.opt_d = torch.optim.Adam(self.net_d.parameters(), lr=lr,
                                   betas=(beta1, 0.999))
@@ -109,14 +112,14 @@ class Trainer:
   def step(self, real: torch.Tensor, noise: torch.Tensor | None = None):
     """(errD, errG) of one iteration; `noise` (B, nz, 1, 1) or drawn here."""
     batch_size = real.shape[0]
-    real_label = torch.ones(batch_size)
-    fake_label = torch.zeros(batch_size)
+    real_label = torch.ones(batch_size, device=self.device)
+    fake_label = torch.zeros(batch_size, device=self.device)
     # (1) Update D: maximize log(D(x)) + log(1 - D(G(z)))
     self.net_d.zero_grad()
     err_d_real = self.criterion(self.d(real), real_label)
     err_d_real.backward()
     if noise is None:
-      noise = torch.randn(batch_size, self.nz, 1, 1)
+      noise = torch.randn(batch_size, self.nz, 1, 1, device=self.device)
     fake = self.g(noise)
     err_d_fake = self.criterion(self.d(fake.detach()), fake_label)
     err_d_fake.backward()
