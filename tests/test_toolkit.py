@@ -146,7 +146,8 @@ def test_every_model_takes_spectral_norm_on_both_sides(name, arg):
       'batch_size': 4})
   if name == 'cyclegan':
     config = apply_overrides(config, {'model.g_features': 4,
-                                      'model.d_features': 4})
+                                      'model.d_features': 4,
+                                      'model.num_blocks': 1})
   if name == 'cgan':
     config = apply_overrides(config, {'model.g_features': 4,
                                       'model.d_features': 4,

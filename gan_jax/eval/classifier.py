@@ -33,15 +33,16 @@ _META_FILE = 'classifier.json'
 class SmallCNN(nn.Module):
   """(N, H, W, C) in [-1, 1] -> (N, num_classes) logits.
 
-  Two blocks of two 3x3 convolutions and 2x2 max-pooling, then a 256-unit
-  dense layer: `features` (the dense layer's output) are the domain features
-  for FID-like metrics.
+  Two blocks of two 3x3 convolutions (`widths` channels) and 2x2
+  max-pooling, then a 256-unit dense layer: `features` (the dense layer's
+  output) are the domain features for FID-like metrics.
   """
   num_classes: int = 10
+  widths: tuple[int, int] = (32, 64)
 
   @nn.compact
   def __call__(self, x: jax.Array, features: bool = False) -> jax.Array:
-    for width in (32, 64):
+    for width in self.widths:
       x = nn.relu(nn.Conv(width, (3, 3))(x))
       x = nn.relu(nn.Conv(width, (3, 3))(x))
       x = nn.max_pool(x, (2, 2), (2, 2))
@@ -95,7 +96,8 @@ class Classifier:
 
 def train_classifier(images: np.ndarray, labels: np.ndarray, num_classes: int,
                      steps: int = 4000, batch_size: int = 128,
-                     learning_rate: float = 1e-3, seed: int = 0) -> Classifier:
+                     learning_rate: float = 1e-3, seed: int = 0,
+                     widths: tuple[int, int] = (32, 64)) -> Classifier:
   """Trains SmallCNN: Adam with cosine decay, random shifts of up to 2 px.
 
   Args:
@@ -103,8 +105,9 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, num_classes: int,
     labels: (N,) int class labels.
     num_classes: number of classes.
     steps, batch_size, learning_rate, seed: the training run.
+    widths: the channels of the two convolution blocks.
   """
-  model = SmallCNN(num_classes)
+  model = SmallCNN(num_classes, tuple(widths))
   key = jax.random.PRNGKey(seed)
   params = jax.jit(model.init)(key, jnp.zeros((1,) + images.shape[1:]))
   tx = optax.adam(optax.cosine_decay_schedule(learning_rate, steps))
@@ -140,7 +143,8 @@ def save(classifier: Classifier, directory: str, meta: dict) -> None:
   with open(os.path.join(staging, _PARAMS_FILE), 'wb') as f:
     f.write(serialization.to_bytes(classifier.params))
   meta = dict(meta, num_classes=classifier.num_classes,
-              input_shape=list(classifier.input_shape))
+              input_shape=list(classifier.input_shape),
+              widths=list(classifier.model.widths))
   with open(os.path.join(staging, _META_FILE), 'w') as f:
     json.dump(meta, f, indent=2)
   if os.path.exists(directory):
@@ -165,7 +169,8 @@ def load(directory: str) -> Classifier:
   try:
     with open(os.path.join(directory, _META_FILE)) as f:
       meta = json.load(f)
-    model = SmallCNN(int(meta['num_classes']))
+    model = SmallCNN(int(meta['num_classes']),
+                     tuple(meta.get('widths', (32, 64))))
     shape = tuple(meta['input_shape'])
     template = jax.eval_shape(model.init, jax.random.PRNGKey(0),
                               jnp.zeros((1,) + shape))

@@ -54,7 +54,7 @@ def eval_config() -> ml_collections.ConfigDict:
       # from the run's labelled training data the first time it is needed
       # and cached (eval/auto_classifier.py); '' = none.
       classifier='auto',
-      classifier_steps=1000,   # training steps of an 'auto' classifier
+      classifier_steps=600,    # training steps of an 'auto' classifier
       inception='',         # FID Inception-v3 weights (.pth or .npz)
       cache_dir='',         # real-feature cache; '' = <workdir>/eval
       seed=0,               # the fixed key of the evaluation samples
