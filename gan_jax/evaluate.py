@@ -139,6 +139,9 @@ def main(argv):
                                    overrides)
   print(f'{FLAGS.workdir} at step {step}:')
   print(evaluator_lib.format_table(results))
+  report = os.path.join(FLAGS.workdir, 'report.md')
+  if os.path.exists(report):
+    print(f'The run\'s report (health, curves, samples): {report}')
 
 
 if __name__ == '__main__':

@@ -15,9 +15,11 @@ streams), that says whether it holds now:
                 the modes holding a sample within 3 std (while the samples
                 spread no wider than 1.5x the data)
   d_wins        the discriminator wins: D(x) above 1 - `d_margin` and
-                D(G(z)) below `d_margin` (probabilities; for the hinge loss
-                d_loss below `d_margin`) for `patience` checks in a row,
-                with G's gradient norm below `grad_fraction` of its largest
+                D(G(z)) below `d_margin` (probabilities; least-squares scores
+                against their targets 1 and 0; for the hinge loss d_loss
+                below `d_margin`; not defined for the Wasserstein loss) for
+                `patience` checks in a row, with G's gradient norm below
+                `grad_fraction` of its largest
   oscillation   the losses swing: the variance of g_loss (or d_loss) over
                 the last `window` checks above `variance_growth` times that
                 of the `window` before, at `patience` checks in a row
@@ -46,7 +48,8 @@ import numpy as np
 from gan_jax.errors import check
 
 CONDITIONS = ('collapse', 'd_wins', 'oscillation', 'diverging')
-_PROBABILITY_LOSSES = ('minimax', 'non_saturating')
+# Losses whose D outputs (as logged) aim at 1 for real and 0 for generated.
+_TARGET_LOSSES = ('minimax', 'non_saturating', 'least_squares')
 
 
 def health_config() -> ml_collections.ConfigDict:
@@ -123,7 +126,7 @@ def d_wins(history: Sequence[dict], loss_name: str,
   largest_grad = max(h.get('g_grad_norm', 0.0) for h in history)
 
   def winning(h):
-    if loss_name in _PROBABILITY_LOSSES:
+    if loss_name in _TARGET_LOSSES:
       separated = (h['d_real'] > 1 - health.d_margin
                    and h['d_fake'] < health.d_margin)
     elif loss_name == 'hinge':
