@@ -195,3 +195,13 @@ def test_samples_flying_off_are_divergence_not_collapse():
   assert health.diverging([], thresholds(), spread)
   assert health.collapse({'diversity_ratio': 1.0, 'mode_fraction': 0.1},
                          thresholds())
+
+
+def test_auto_classifier_holds_out_a_tenth_when_there_is_no_test_split(
+    tmp_path, monkeypatch):
+  monkeypatch.setenv(auto_classifier.CACHE_ENV, str(tmp_path / 'cache'))
+  config = tiny_dcgan_config(**{'eval.classifier_steps': 5})
+  directory = auto_classifier.resolve(config)     # digits: no test split
+  meta = json.loads(open(os.path.join(directory, 'classifier.json')).read())
+  assert meta['test_examples'] == 1797 // 10
+  assert meta['train_examples'] == 1797 - 1797 // 10
