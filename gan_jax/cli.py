@@ -96,6 +96,19 @@ def _thread_failure_as_warning(arguments) -> None:
                   lines[-1][:300] if lines else '')
 
 
+class _UnretrievedFilter(pylogging.Filter):
+  """Drops asyncio's 'Task exception was never retrieved' reports.
+
+  The same failed restore leaves orbax's other in-flight TensorStore reads as
+  asyncio tasks whose exceptions nobody awaits; when the garbage collector
+  frees them (at any moment, often after the error line, at exit) asyncio
+  logs each with its traceback. The failure itself was already handled.
+  """
+
+  def filter(self, record: pylogging.LogRecord) -> bool:
+    return 'exception was never retrieved' not in str(record.msg)
+
+
 class _LibraryFilter(pylogging.Filter):
   """Keeps the commands' logs to gan_jax's own lines.
 
@@ -122,5 +135,6 @@ def run(main: Callable[[list[str]], None], **kwargs) -> None:
   if not verbose_from_environment():
     sys.unraisablehook = _drop_closed_loop_noise(sys.unraisablehook)
     threading.excepthook = _thread_failure_as_warning
+    pylogging.getLogger('asyncio').addFilter(_UnretrievedFilter())
   app.call_after_init(lambda: _quiet_libraries(None))
   app.run(guarded(main), **kwargs)

@@ -211,6 +211,31 @@ def test_no_intact_checkpoint_is_one_error_and_keeps_the_files(tmp_path):
   assert garbage
 
 
+UNRETRIEVED_MAIN = '''
+import asyncio, gc
+from gan_jax import cli, errors
+def main(argv):
+  async def read():
+    raise ValueError('DATA_LOSS: a damaged chunk')
+  loop = asyncio.new_event_loop()
+  task = loop.create_task(read())
+  loop.run_until_complete(asyncio.sleep(0.01))
+  loop.close()
+  globals()['pending'] = task    # freed only at exit, after the error line
+  raise errors.CheckpointError('no intact checkpoint')
+cli.run(main)
+'''
+
+
+def test_reads_left_unretrieved_by_a_failed_restore_print_nothing():
+  # What a failed restore leaves behind: asyncio tasks whose exception nobody
+  # awaited, freed at exit, which asyncio reports with a traceback apiece.
+  result = subprocess.run([PYTHON, '-c', UNRETRIEVED_MAIN], cwd=REPO,
+                          env=subprocess_env(), capture_output=True,
+                          text=True, timeout=120)
+  assert_one_error_line(result, 'no intact checkpoint')
+
+
 # --- a full disk ----------------------------------------------------------------------
 
 
