@@ -37,6 +37,9 @@ flags.DEFINE_list('seeds', ['0', '1', '2', '3', '4'], 'Seeds.')
 flags.DEFINE_integer('collapse_steps', 3000, 'Steps of the collapsing runs.')
 flags.DEFINE_list('configs', ['dcgan', 'vanilla', 'cgan', 'cyclegan'],
                   'Shipped configs for --part=defaults.')
+flags.DEFINE_integer('steps_dcgan', 0, 'Shorter dcgan runs (0: as shipped).')
+flags.DEFINE_integer('steps_vanilla', 0,
+                     'Shorter vanilla runs (0: as shipped).')
 flags.DEFINE_integer('steps_cgan', 0, 'Shorter cgan runs (0: as shipped).')
 flags.DEFINE_integer('steps_cyclegan', 0,
                      'Shorter cyclegan runs (0: as shipped).')
@@ -86,10 +89,17 @@ def main(argv):
   del argv
   seeds = [int(s) for s in FLAGS.seeds]
   rows = []
+
+  def record(row):    # written after every run: a long demo keeps its rows
+    rows.append(row)
+    print(json.dumps(row), flush=True)
+    common.write_json(
+        FLAGS.out or f'experiments/results/health_{FLAGS.part}.json',
+        dict(common.provenance(), rows=rows))
+
   if FLAGS.part == 'collapse':
     for seed in seeds:
-      rows.append(run(collapsing_config(seed), 'collapsing grid'))
-      print(json.dumps(rows[-1]), flush=True)
+      record(run(collapsing_config(seed), 'collapsing grid'))
   else:
     for name in FLAGS.configs:
       for seed in seeds:
@@ -97,10 +107,7 @@ def main(argv):
         steps = FLAGS[f'steps_{name}'].value if f'steps_{name}' in FLAGS else 0
         if steps:
           config.num_train_steps = steps
-        rows.append(run(config, name))
-        print(json.dumps(rows[-1]), flush=True)
-  common.write_json(FLAGS.out or f'experiments/results/health_{FLAGS.part}.json',
-                    dict(common.provenance(), rows=rows))
+        record(run(config, name))
 
 
 if __name__ == '__main__':

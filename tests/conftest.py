@@ -4,8 +4,12 @@ import os
 import sys
 import tempfile
 
-import jax
-import pytest
+# Tests run in several worker processes (pytest-xdist, setup.cfg); on a GPU
+# each would otherwise reserve most of its memory at start.
+os.environ.setdefault('XLA_PYTHON_CLIENT_PREALLOCATE', 'false')
+
+import jax  # pylint: disable=g-import-not-at-top,wrong-import-position
+import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from gan_jax import config_lib
 

@@ -143,6 +143,7 @@ def test_sigkill_at_random_moments_then_resume_matches_uninterrupted(tmp_path):
   resumed = run_main(workdir, *steps)
   assert resumed.returncode == 0, resumed.stderr[-3000:]
   assert 'Took over the lock' in resumed.stderr
+  assert 'Resumed from' in resumed.stderr
   assert not os.path.exists(os.path.join(workdir, workdir_lib.LOCK_FILE))
 
   uninterrupted = loop.train_and_evaluate(tiny_config(24, 4),

@@ -147,7 +147,8 @@ def test_every_model_takes_spectral_norm_on_both_sides(name, arg):
   if name == 'cyclegan':
     config = apply_overrides(config, {'model.g_features': 4,
                                       'model.d_features': 4,
-                                      'model.num_blocks': 1})
+                                      'model.num_blocks': 1,
+                                      'dataset.resolution': 32})
   if name == 'cgan':
     config = apply_overrides(config, {'model.g_features': 4,
                                       'model.d_features': 4,
