@@ -7,7 +7,9 @@
                        metrics, the plots, the last sample grid, the config
   report/losses.png    d_loss and g_loss
   report/outputs.png   D(x) and D(G(z))
-  report/quality.png   every eval/* metric over training
+  report/quality.png   every eval/* metric over training, one panel each
+                       (FID in the hundreds and precision in [0, 1] would
+                       flatten each other on one axis)
   report/health.png    each health condition (0/1) over training
 
 Plots are drawn with matplotlib (Agg backend: no display needed).
@@ -38,23 +40,40 @@ def better(metric: str) -> str:
   return 'min'
 
 
+def _draw(axes, series: dict[str, dict[int, float]]) -> None:
+  for name, values in sorted(series.items()):
+    steps = sorted(values)
+    axes.plot(steps, [values[s] for s in steps], label=name,
+              marker='o' if len(steps) < 15 else None, markersize=3)
+  axes.set_xlabel('train step')
+  axes.grid(alpha=0.3)
+
+
 def _plot(path: str, series: dict[str, dict[int, float]], title: str,
-          ylabel: str = '') -> bool:
+          panels: bool = False) -> bool:
+  """One axis for all `series`, or with `panels` one small axis per series."""
   if not series:
     return False
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use('Agg')
   from matplotlib import pyplot  # pylint: disable=g-import-not-at-top
-  figure, axes = pyplot.subplots(figsize=(6, 3.2), dpi=100)
-  for name, values in sorted(series.items()):
-    steps = sorted(values)
-    axes.plot(steps, [values[s] for s in steps], label=name,
-              marker='o' if len(steps) < 15 else None, markersize=3)
-  axes.set_title(title)
-  axes.set_xlabel('train step')
-  axes.set_ylabel(ylabel)
-  axes.grid(alpha=0.3)
-  axes.legend(fontsize=8)
+  if not panels:
+    figure, axes = pyplot.subplots(figsize=(6, 3.2), dpi=100)
+    _draw(axes, series)
+    axes.set_title(title)
+    axes.legend(fontsize=8)
+  else:
+    columns = min(3, len(series))
+    rows = -(-len(series) // columns)
+    figure, grid = pyplot.subplots(rows, columns, squeeze=False, dpi=100,
+                                   figsize=(3.2 * columns, 2.6 * rows))
+    for axes, name in zip(grid.flat, sorted(series)):
+      _draw(axes, {name: series[name]})
+      direction = 'lower' if better(name) == 'min' else 'higher'
+      axes.set_title(f'{name} ({direction} is better)', fontsize=9)
+    for axes in list(grid.flat)[len(series):]:
+      axes.set_visible(False)
+    figure.suptitle(title)
   figure.tight_layout()
   figure.savefig(path)
   pyplot.close(figure)
@@ -77,7 +96,7 @@ def write_report(directory: str, config: ml_collections.ConfigDict,
       'quality': _plot(os.path.join(plots, 'quality.png'),
                        {k: v for k, v in scalars.items()
                         if k.startswith('eval/') and not k.endswith('_std')},
-                       'Evaluation metrics'),
+                       'Evaluation metrics', panels=True),
       'health': _plot(os.path.join(plots, 'health.png'),
                       {k: v for k, v in scalars.items()
                        if k.startswith('health/') and k.split('/')[1] in (
