@@ -4,6 +4,7 @@ r"""Measured gains of the toolkit on Fashion-MNIST at 32 px (issue: SN, DiffAugm
   python experiments/toolkit_benchmark.py --part=sngan --seeds=0,1,2
   python experiments/toolkit_benchmark.py --part=diffaugment --seeds=0,1,2
   python experiments/toolkit_benchmark.py --part=spectral_norm --seeds=0,1,2
+  python experiments/toolkit_benchmark.py --part=sn_diagnosis --seeds=0,1
 
 Parts (each row trained for the same number of generator updates, `--steps`,
 then evaluated on 5,000 samples against the FULL Fashion-MNIST training set,
@@ -13,12 +14,15 @@ on the features of the auto-built Fashion-MNIST classifier):
   diffaugment    DCGAN on 10% and 1% of the training images, with and without
                  `augment.policy=color,translation,cutout`
   spectral_norm  DCGAN with `model.d_spectral_norm=true` vs without
+  sn_diagnosis   why SN alone hurt DCGAN: SN with and without D's batch norm,
+                 and no batch norm without SN (2,000 evaluation samples)
 Writes experiments/results/toolkit_<part>.json (one row per run, with its
 wall time).
 """
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -37,8 +41,8 @@ from gan_jax.training import experiment as experiment_lib  # pylint: disable=wro
 from gan_jax.training import loop  # pylint: disable=wrong-import-position
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum('part', 'sngan', ['sngan', 'diffaugment', 'spectral_norm'],
-                  'Which comparison.')
+flags.DEFINE_enum('part', 'sngan', ['sngan', 'diffaugment', 'spectral_norm',
+                                    'sn_diagnosis'], 'Which comparison.')
 flags.DEFINE_list('seeds', ['0', '1', '2'], 'Seeds.')
 flags.DEFINE_integer('steps', 1500, 'Generator updates per run.')
 flags.DEFINE_integer('width', 32, 'g_features and d_features of both models.')
@@ -46,6 +50,8 @@ flags.DEFINE_string('data', '/usr/share/datasets/fashion-mnist',
                     'Fashion-MNIST IDX directory.')
 flags.DEFINE_integer('eval_samples', 5000, 'Samples per evaluation.')
 flags.DEFINE_string('out', '', 'Results file (default by --part).')
+flags.DEFINE_string('keep_samples', '', 'Copy each run\'s last sample grid '
+                    'into this directory (<part>_<seed>_<row>.png).')
 
 METRICS = ['fid', 'kid', 'precision_recall', 'density_coverage']
 
@@ -85,6 +91,12 @@ def train_and_measure(config, label: str, workdir: str) -> dict:
   start = time.perf_counter()
   state = loop.train_and_evaluate(config, workdir)
   seconds = time.perf_counter() - start
+  if FLAGS.keep_samples:
+    last = sorted(os.listdir(os.path.join(workdir, 'samples')))[-1]
+    os.makedirs(FLAGS.keep_samples, exist_ok=True)
+    slug = ''.join(c if c.isalnum() else '_' for c in label).strip('_')
+    shutil.copy(os.path.join(workdir, 'samples', last), os.path.join(
+        FLAGS.keep_samples, f'{FLAGS.part}_{config.seed}_{slug}.png'))
   full = apply_overrides(config.copy_and_resolve_references(), {
       'dataset.name': f'idx:{FLAGS.data}'})
   experiment = experiment_lib.setup(full, init=False)
@@ -103,6 +115,14 @@ def runs(part: str, seed: int, scratch: str):
     yield 'SNGAN (ResNet, hinge, SN, n_dis 5)', base_config('sngan', seed,
                                                             fashion)
     yield 'DCGAN', base_config('dcgan', seed, fashion)
+  elif part == 'sn_diagnosis':
+    dcgan = base_config('dcgan', seed, fashion)
+    yield 'DCGAN', dcgan
+    yield 'DCGAN + SN in D', apply_overrides(dcgan,
+                                             {'model.d_spectral_norm': True})
+    yield 'DCGAN + SN in D, no BN in D', apply_overrides(
+        dcgan, {'model.d_spectral_norm': True, 'model.d_norm': 'none'})
+    yield 'DCGAN, no BN in D', apply_overrides(dcgan, {'model.d_norm': 'none'})
   elif part == 'spectral_norm':
     yield 'DCGAN + SN in D', apply_overrides(
         base_config('dcgan', seed, fashion), {'model.d_spectral_norm': True})

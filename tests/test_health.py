@@ -51,7 +51,8 @@ def test_a_collapsing_run_is_flagged_once_it_collapses(caplog):
              for i, r in enumerate(ratios)]
   record = run_monitor(streams)
   first = record.flagged_at['collapse'][0]
-  assert first == 100 * (ratios.index(next(r for r in ratios if r < 0.5)) + 1)
+  collapsed_from = ratios.index(next(r for r in ratios if r < 0.5)) + 1
+  assert first == 100 * (collapsed_from + 2)     # patience: 3 checks in a row
   # One warning when it starts, not one per check.
   assert caplog.text.count('health: collapse') == 1
   assert not record.flagged_at['oscillation']
@@ -106,12 +107,37 @@ def test_a_worsening_metric_is_flagged():
 
 
 def test_nothing_is_flagged_during_warmup():
+  # Collapsed from the first check: the checks in a row count from the end of
+  # the warm-up, so the flag comes at its third check.
   monitor = health.Monitor(thresholds(warmup_steps=1000), 'non_saturating')
-  scalars = monitor.check(500, {'d_loss': 1.0, 'g_loss': 1.0},
-                          {'diversity_ratio': 0.01})
-  assert scalars['health/collapse'] == 0.0
-  assert monitor.check(1000, {'d_loss': 1.0, 'g_loss': 1.0},
-                       {'diversity_ratio': 0.01})['health/collapse'] == 1.0
+  flags = [monitor.check(step, {'d_loss': 1.0, 'g_loss': 1.0},
+                         {'diversity_ratio': 0.01})['health/collapse']
+           for step in range(500, 1600, 100)]
+  assert flags == [0.0] * 7 + [1.0] * 4
+
+
+def test_a_collapse_seen_at_one_or_two_checks_is_not_flagged():
+  blips = [0.9] * 5 + [0.2] + [0.9] * 3 + [0.2, 0.2] + [0.9] * 3
+  record = run_monitor([({'d_loss': 1.0, 'g_loss': 1.0},
+                         {'diversity_ratio': r}) for r in blips])
+  assert not record.flagged_at['collapse']
+
+
+def test_mixture_modes_count_occupancy_not_sharpness():
+  rng = np.random.default_rng(0)
+  means = np.array([[np.cos(a), np.sin(a)] for a in
+                    np.linspace(0, 2 * np.pi, 8, endpoint=False)])
+  real = means[rng.integers(0, 8, 256)] + 0.01 * rng.standard_normal((256, 2))
+  probe = health.DiversityProbe(lambda x: x, real, mixture=(means, 0.01))
+  # Every mode reached but blurred (10x the std): not a collapse.
+  blurred = means[rng.integers(0, 8, 256)] + 0.1 * rng.standard_normal(
+      (256, 2))
+  assert probe.signals(blurred)['mode_fraction'] == 1.0
+  assert not health.collapse(probe.signals(blurred), thresholds())
+  # Sharp, but on two modes: collapsed.
+  two = means[rng.integers(0, 2, 256)] + 0.01 * rng.standard_normal((256, 2))
+  assert probe.signals(two)['mode_fraction'] == 0.25
+  assert health.collapse(probe.signals(two), thresholds())
 
 
 def test_diversity_probe_sees_duplicates():
@@ -193,6 +219,9 @@ def test_samples_flying_off_are_divergence_not_collapse():
   spread = {'diversity_ratio': 40.0, 'mode_fraction': 0.0}
   assert not health.collapse(spread, thresholds())
   assert health.diverging([], thresholds(), spread)
+  record = run_monitor([({'d_loss': 1.0, 'g_loss': 1.0}, spread)] * 3)
+  assert record.flagged_at['diverging'] == [300]
+  assert not record.flagged_at['collapse']
   assert health.collapse({'diversity_ratio': 1.0, 'mode_fraction': 0.1},
                          thresholds())
 
@@ -205,3 +234,15 @@ def test_auto_classifier_holds_out_a_tenth_when_there_is_no_test_split(
   meta = json.loads(open(os.path.join(directory, 'classifier.json')).read())
   assert meta['test_examples'] == 1797 // 10
   assert meta['train_examples'] == 1797 - 1797 // 10
+
+
+def test_a_small_wobble_after_a_flat_stretch_is_not_an_oscillation():
+  # Log-step means of a healthy run: nearly flat, then a few % of noise. The
+  # variance grows far more than 10x, the swing stays small.
+  rng = np.random.default_rng(3)
+  losses = [1.30 + 0.002 * rng.standard_normal() for _ in range(30)] + [
+      1.25 + 0.04 * rng.standard_normal() for _ in range(30)]
+  streams = [({'d_loss': 1.2, 'g_loss': g, 'd_real': 0.6, 'd_fake': 0.4},
+              {}) for g in losses]
+  assert not run_monitor(streams).flagged_at['oscillation']
+  assert run_monitor(streams, swing_fraction=0.0).flagged_at['oscillation']

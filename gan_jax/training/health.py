@@ -12,8 +12,9 @@ streams), that says whether it holds now:
                 real data's; or, with a classifier, the entropy of the
                 samples' class histogram below `entropy_ratio` of the real
                 one's; or, on a 2-D mixture, fewer than `mode_fraction` of
-                the modes holding a sample within 3 std (while the samples
-                spread no wider than 1.5x the data)
+                the modes occupied (nearest mode to at least a quarter of
+                their fair share of the samples; while the samples spread no
+                wider than 1.5x the data); at `patience` checks in a row
   d_wins        the discriminator wins: D(x) above 1 - `d_margin` and
                 D(G(z)) below `d_margin` (probabilities; least-squares scores
                 against their targets 1 and 0; for the hinge loss d_loss
@@ -22,13 +23,19 @@ streams), that says whether it holds now:
                 `grad_fraction` of its largest
   oscillation   the losses swing: the variance of g_loss (or d_loss) over
                 the last `window` checks above `variance_growth` times that
-                of the `window` before, at `patience` checks in a row
+                of the `window` before, and its standard deviation at least
+                `swing_fraction` of the loss's mean magnitude (a loss that
+                wobbles by 3% after a very flat stretch is not swinging), at
+                `patience` checks in a row
   diverging     the quality metric (FID, or KID) worse at each of the last
                 `patience` evaluations, `metric_growth` times its best; or
                 the samples spread `spread_ratio` times wider than the data
+                at `patience` checks in a row
 NaN losses stop the run (`hooks.MetricsBuffer`).
 
-Nothing is flagged before `warmup_steps`. Each condition is written as
+Nothing is flagged before `warmup_steps`, and the checks that need `patience`
+in a row count only from there: a generator that has not spread yet at the
+end of the warm-up is not a collapse. Each condition is written as
 `health/<name>` (0 or 1) with its signals (`health/diversity_ratio`, ...)
 to TensorBoard, gives one warning line when it starts (not at every check),
 and ends up in the run's report with the steps where it held.
@@ -60,12 +67,14 @@ def health_config() -> ml_collections.ConfigDict:
       num_samples=256,         # fixed-noise samples for the diversity check
       diversity_ratio=0.5,     # collapse: sample / real mean pairwise distance
       entropy_ratio=0.6,       # collapse: sample / real class-histogram entropy
-      mode_fraction=0.5,       # collapse: covered / all modes (2-D mixtures)
+      mode_fraction=0.5,       # collapse: occupied / all modes (2-D mixtures)
       d_margin=0.05,           # d_wins: D(x) > 1 - m and D(G(z)) < m
       grad_fraction=0.1,       # d_wins: g_grad_norm < this x its largest
-      patience=3,              # checks (d_wins) / evaluations (diverging)
+      patience=3,              # checks in a row (collapse, d_wins, samples
+                               # spreading) / evaluations (metric worsening)
       window=10,               # oscillation: checks per window
       variance_growth=10.0,    # oscillation: variance ratio of the windows
+      swing_fraction=0.25,     # oscillation: last window's std / mean |loss|
       metric_growth=1.5,       # diverging: metric > this x its best
       spread_ratio=10.0,       # diverging: sample / real pairwise distance
   ))
@@ -84,6 +93,8 @@ def validate(config: ml_collections.ConfigDict) -> None:
           'a number in (0, 1)')
   for name in ('variance_growth', 'metric_growth', 'spread_ratio'):
     check(health[name] > 1, f'health.{name}', health[name], 'a number > 1')
+  check(health.swing_fraction >= 0, 'health.swing_fraction',
+        health.swing_fraction, 'a number >= 0')
 
 
 # --- the detectors: pure functions of what was seen so far ---------------------------
@@ -106,10 +117,11 @@ def histogram_entropy(labels: np.ndarray, num_classes: int) -> float:
 
 
 def collapse(signals: dict, health: ml_collections.ConfigDict) -> bool:
-  """signals: the latest diversity_ratio, entropy_ratio, mode_fraction.
+  """Whether one check's signals (diversity_ratio, entropy_ratio,
+  mode_fraction) look collapsed; the monitor flags `patience` in a row.
 
-  Few modes covered counts only while the samples are not spread wider than
-  the data (samples flying off cover no mode either: that is divergence).
+  Few modes occupied counts only while the samples are not spread wider than
+  the data (samples flying off are divergence, see `spreading`).
   """
   diversity = signals.get('diversity_ratio', 1.0)
   return (diversity < health.diversity_ratio
@@ -127,6 +139,8 @@ def d_wins(history: Sequence[dict], loss_name: str,
 
   def winning(h):
     if loss_name in _TARGET_LOSSES:
+      if 'd_real' not in h or 'd_fake' not in h:
+        return False      # a variant that logs no D outputs (CycleGAN)
       separated = (h['d_real'] > 1 - health.d_margin
                    and h['d_fake'] < health.d_margin)
     elif loss_name == 'hinge':
@@ -138,11 +152,14 @@ def d_wins(history: Sequence[dict], loss_name: str,
   return all(winning(h) for h in history[-health.patience:])
 
 
-def _swinging(values: Sequence[float], window: int, growth: float) -> bool:
+def _swinging(values: Sequence[float], health: ml_collections.ConfigDict
+              ) -> bool:
+  window = health.window
   if len(values) < 2 * window:
     return False
-  before = np.var(values[-2 * window:-window])
-  return np.var(values[-window:]) > growth * max(before, 1e-12)
+  before, last = values[-2 * window:-window], values[-window:]
+  return (np.var(last) > health.variance_growth * max(np.var(before), 1e-12)
+          and np.std(last) >= health.swing_fraction * np.mean(np.abs(last)))
 
 
 def oscillation(history: Sequence[dict],
@@ -152,20 +169,24 @@ def oscillation(history: Sequence[dict],
   (so that one noisy window is not an oscillation)."""
   for name in ('g_loss', 'd_loss'):
     values = [h[name] for h in history if name in h]
-    if all(_swinging(values[:len(values) - lag], health.window,
-                     health.variance_growth)
+    if all(_swinging(values[:len(values) - lag], health)
            for lag in range(health.patience)):
       return True
   return False
 
 
+def spreading(signals: dict, health: ml_collections.ConfigDict) -> bool:
+  """One check's samples spread `spread_ratio` times wider than the data."""
+  return signals.get('diversity_ratio', 1.0) > health.spread_ratio
+
+
 def diverging(metric_values: Sequence[float],
               health: ml_collections.ConfigDict,
               signals: dict | None = None) -> bool:
-  """metric_values: a lower-is-better metric at each evaluation; signals: the
-  latest diversity check (samples spread `spread_ratio` times wider than the
-  data have left it)."""
-  if (signals or {}).get('diversity_ratio', 1.0) > health.spread_ratio:
+  """metric_values: a lower-is-better metric at each evaluation; signals: a
+  diversity check whose samples have left the data (`spreading`; the monitor
+  asks for `patience` such checks in a row)."""
+  if signals is not None and spreading(signals, health):
     return True
   patience = health.patience
   if len(metric_values) <= patience:
@@ -187,6 +208,10 @@ class Record:
       default_factory=lambda: {name: False for name in CONDITIONS})
   flagged_at: dict[str, list[int]] = dataclasses.field(
       default_factory=lambda: {name: [] for name in CONDITIONS})
+  # Checks in a row (after the warm-up) at which one check's signals looked
+  # collapsed / spread off the data.
+  streak: dict[str, int] = dataclasses.field(
+      default_factory=lambda: {'collapse': 0, 'spreading': 0})
 
 
 class Monitor:
@@ -204,18 +229,24 @@ class Monitor:
     if metric is not None and (not record.metric
                                or metric != record.metric[-1]):
       record.metric.append(float(metric))
+    warm = step >= health.warmup_steps
+    for name, now in (('collapse', collapse(signals, health)),
+                      ('spreading', spreading(signals, health))):
+      record.streak[name] = record.streak[name] + 1 if (now and warm) else 0
+    held = {name: count >= health.patience
+            for name, count in record.streak.items()}
     states = {
-        'collapse': collapse(signals, health),
+        'collapse': held['collapse'],
         'd_wins': d_wins(record.history, self.loss_name, health),
         'oscillation': oscillation(record.history, health),
-        'diverging': diverging(record.metric, health, signals),
+        'diverging': held['spreading'] or diverging(record.metric, health),
     }
     scalars = {f'health/{name}': value for name, value in signals.items()}
     for name, value in states.items():
-      value = bool(value) and step >= health.warmup_steps
+      value = bool(value) and warm
       if value and not record.active[name]:
         logging.warning('health: %s at step %d (%s)', name, step,
-                        _explain(name, signals, means))
+                        _explain(name, signals, means, held['spreading']))
       if value:
         record.flagged_at[name].append(step)
       record.active[name] = value
@@ -223,7 +254,7 @@ class Monitor:
     return scalars
 
 
-def _explain(name: str, signals: dict, means: dict) -> str:
+def _explain(name: str, signals: dict, means: dict, spread: bool) -> str:
   if name == 'collapse':
     return ', '.join(f'{k}={v:.3g}' for k, v in signals.items())
   if name == 'd_wins':
@@ -232,6 +263,9 @@ def _explain(name: str, signals: dict, means: dict) -> str:
                      if k in means)
   if name == 'oscillation':
     return 'the losses\' variance grew over the last checks'
+  if spread:
+    return (f'the samples spread {signals["diversity_ratio"]:.3g}x as wide as '
+            'the data')
   return 'the quality metric got worse at each of the last evaluations'
 
 
@@ -265,9 +299,10 @@ class DiversityProbe:
       means, std = self.mixture
       distances = np.linalg.norm(np.asarray(samples, np.float64)[:, None]
                                  - means[None], axis=-1)
-      good = distances.min(-1) < 3 * std
-      covered = len(set(distances.argmin(-1)[good].tolist()))
-      signals['mode_fraction'] = covered / len(means)
+      del std   # occupancy, not sharpness: a blurred mode is not a lost one
+      counts = np.bincount(distances.argmin(-1), minlength=len(means))
+      fair_share = len(samples) / len(means)
+      signals['mode_fraction'] = float(np.mean(counts >= fair_share / 4))
     return signals
 
 
