@@ -8,5 +8,6 @@ mkdir -p .whl
 python3 -m pip download --dest .whl --only-binary=:all: --python-version 3.12 \
   --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 \
   ml-collections grain array-record portpicker tensorboardX \
-  tensorflow-datasets matplotlib pytorch-fid==0.3.0 pytest-xdist --no-deps
+  tensorflow-datasets matplotlib pytorch-fid==0.3.0 pytest-xdist execnet \
+  --no-deps
 du -sh .whl   # a device command carries at most 64 MiB

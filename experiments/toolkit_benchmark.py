@@ -49,6 +49,8 @@ flags.DEFINE_integer('width', 32, 'g_features and d_features of both models.')
 flags.DEFINE_string('data', '/usr/share/datasets/fashion-mnist',
                     'Fashion-MNIST IDX directory.')
 flags.DEFINE_integer('eval_samples', 5000, 'Samples per evaluation.')
+flags.DEFINE_list('fractions', ['0.1', '0.01'],
+                  'Fractions of the training images (--part=diffaugment).')
 flags.DEFINE_string('out', '', 'Results file (default by --part).')
 flags.DEFINE_string('keep_samples', '', 'Copy each run\'s last sample grid '
                     'into this directory (<part>_<seed>_<row>.png).')
@@ -115,20 +117,21 @@ def runs(part: str, seed: int, scratch: str):
     yield 'SNGAN (ResNet, hinge, SN, n_dis 5)', base_config('sngan', seed,
                                                             fashion)
     yield 'DCGAN', base_config('dcgan', seed, fashion)
-  elif part == 'sn_diagnosis':
-    dcgan = base_config('dcgan', seed, fashion)
-    yield 'DCGAN', dcgan
-    yield 'DCGAN + SN in D', apply_overrides(dcgan,
+  elif part == 'sn_diagnosis':   # (apply_overrides changes its argument)
+    dcgan = lambda: base_config('dcgan', seed, fashion)
+    yield 'DCGAN', dcgan()
+    yield 'DCGAN + SN in D', apply_overrides(dcgan(),
                                              {'model.d_spectral_norm': True})
     yield 'DCGAN + SN in D, no BN in D', apply_overrides(
-        dcgan, {'model.d_spectral_norm': True, 'model.d_norm': 'none'})
-    yield 'DCGAN, no BN in D', apply_overrides(dcgan, {'model.d_norm': 'none'})
+        dcgan(), {'model.d_spectral_norm': True, 'model.d_norm': 'none'})
+    yield 'DCGAN, no BN in D', apply_overrides(dcgan(),
+                                               {'model.d_norm': 'none'})
   elif part == 'spectral_norm':
     yield 'DCGAN + SN in D', apply_overrides(
         base_config('dcgan', seed, fashion), {'model.d_spectral_norm': True})
     yield 'DCGAN', base_config('dcgan', seed, fashion)
   else:
-    for fraction in (0.1, 0.01):
+    for fraction in (float(f) for f in FLAGS.fractions):
       data = subset(fraction, os.path.join(scratch, f'subset_{fraction}'))
       for policy in ('', 'color,translation,cutout'):
         config = apply_overrides(base_config('dcgan', seed, data),
