@@ -140,7 +140,7 @@ def d_wins(history: Sequence[dict], loss_name: str,
   def winning(h):
     if loss_name in _TARGET_LOSSES:
       if 'd_real' not in h or 'd_fake' not in h:
-        return False      # a variant that logs no D outputs (CycleGAN)
+        return False      # means without D outputs (none logged yet)
       separated = (h['d_real'] > 1 - health.d_margin
                    and h['d_fake'] < health.d_margin)
     elif loss_name == 'hinge':
