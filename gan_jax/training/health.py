@@ -24,9 +24,9 @@ streams), that says whether it holds now:
   oscillation   the losses swing: the variance of g_loss (or d_loss) over
                 the last `window` checks above `variance_growth` times that
                 of the `window` before, and its standard deviation at least
-                `swing_fraction` of the loss's mean magnitude (a loss that
-                wobbles by 3% after a very flat stretch is not swinging), at
-                `patience` checks in a row
+                `swing_fraction` of the loss's mean magnitude (a small wobble
+                after a very flat stretch is not a swing), at `patience`
+                checks in a row
   diverging     the quality metric (FID, or KID) worse at each of the last
                 `patience` evaluations, `metric_growth` times its best; or
                 the samples spread `spread_ratio` times wider than the data
