@@ -26,6 +26,9 @@ import jax
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
+# The user's classifier cache, not the temporary one tests/conftest.py sets.
+os.environ.setdefault('GAN_JAX_CACHE', os.path.join(
+    os.path.expanduser('~'), '.cache', 'gan_jax'))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests'))
 import common  # pylint: disable=wrong-import-position
 import toolkit_benchmark as toolkit  # pylint: disable=wrong-import-position

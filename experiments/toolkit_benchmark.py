@@ -31,6 +31,9 @@ from absl import app
 from absl import flags
 import numpy as np
 
+# The user's classifier cache, not the temporary one tests/conftest.py sets.
+os.environ.setdefault('GAN_JAX_CACHE', os.path.join(
+    os.path.expanduser('~'), '.cache', 'gan_jax'))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests'))
 import common  # pylint: disable=wrong-import-position
 from conftest import apply_overrides, load_config, write_idx  # pylint: disable=wrong-import-position
