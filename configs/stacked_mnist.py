@@ -2,41 +2,95 @@ r"""DCGAN on Stacked MNIST: 1,000 modes (three digits as R, G, B channels).
 
   python -m gan_jax.main --config=configs/stacked_mnist.py --workdir=/tmp/sm
   python -m gan_jax.main --config=configs/stacked_mnist.py:pack=2 ...  # PacDCGAN2
+  # PacGAN's Table 3 setups (Unrolled GAN's networks, D = 1/4 or 1/2 of G):
+  python -m gan_jax.main \
+      --config=configs/stacked_mnist.py:setup=unrolled_quarter,pack=4 ...
+  python -m gan_jax.main \
+      --config=configs/stacked_mnist.py:setup=unrolled_half,pack=3 ...
 
 The mode-collapse benchmark of VEEGAN (Srivastava et al. 2017) and PacGAN
-(Lin et al. 2018): at the end of training, 26,000 samples are labelled
-channel by channel by the MNIST classifier, and the number of the 1,000
-modes hit and the KL divergence of the mode histogram to uniform are logged
+(Lin et al. 2018): at the end of training, samples are labelled channel by
+channel by the MNIST classifier, and the number of the 1,000 modes hit and
+the KL divergence of the mode histogram to uniform are logged
 (`eval/stacked_modes`, `eval/stacked_kl`).
 
-Arguments: pack (PacGAN packing degree), features (DCGAN widths), mnist
-(the MNIST IDX directory), classifier (its directory, or 'auto': built
-from the MNIST digits the first time and cached).
+Setups (`setup=`):
+  dcgan             gan_jax's DCGAN at width `features` (32), 4,000 steps,
+                    26,000 evaluation samples: a quick look, no paper's
+                    protocol.
+  unrolled_quarter  PacGAN's Table 3, "D = 1/4 G" (read from the authors'
+  unrolled_half     code, fjxmlzn/PacGAN stacked_MNIST_experiments/
+                    unrolled_GAN_experiment/D=0.25G|D=0.5G/{config,model}.py):
+                    the `unrolled_dcgan` networks (G 64-32-16-8 channels, D
+                    2-4-8 or 4-8-16); z in R^256 ~ N(0, I); 128 packs per
+                    side per step (batch 128 m); the non-saturating loss;
+                    Adam beta (0.5, 0.99), D at 2e-4 and G at 1e-4;
+                    500,000 steps; 25,600 evaluation samples. Published
+                    (mean over runs): D = 1/4 G: DCGAN 78.5 modes, KL 5.21;
+                    PacDCGAN4 667.4, 1.81. D = 1/2 G: DCGAN 487.7, 2.24;
+                    PacDCGAN3 866.6, 0.90.
+Differences from the original in the unrolled setups: it draws fresh digit
+triples for every batch from MNIST's 60,000 training digits; here
+`num_examples` (1,280,000) random triples of the digits in `mnist` are drawn
+once and reshuffled every epoch (the 10,000-digit training subset of
+../shared/data/mnist still allows 10^12 triples). Its sampler keeps G's batch
+norm in training mode at evaluation; gan_jax samples with the running
+statistics. The VEEGAN setup of PacGAN's Table 2 (a 64-wide TensorFlow
+DCGAN with 5 x 5 kernels and two G updates per D update) is not shipped.
+
+Arguments: setup (above), pack (PacGAN packing degree), features (DCGAN
+widths, setup=dcgan), steps (default by setup), mnist (the MNIST IDX
+directory), classifier (its directory, or 'auto': built from the MNIST
+digits the first time and cached).
 """
 
 from gan_jax import config_lib
+from gan_jax.errors import ConfigError
+
+_UNROLLED_D_FEATURES = {'unrolled_quarter': 2, 'unrolled_half': 4}
 
 
 def get_config(arg=None):
   """Stacked MNIST config; `arg` is 'key=value,...' with the keys below."""
-  arg = config_lib.parse_arg(arg, pack=1, features=32,
-                             mnist='../shared/data/mnist',
-                             classifier='auto')
+  arg = config_lib.parse_arg(arg, setup='dcgan', pack=1, features=32, steps=0,
+                             mnist='../shared/data/mnist', classifier='auto')
+  if arg.setup not in ('dcgan', *_UNROLLED_D_FEATURES):
+    raise ConfigError(
+        f'configs/stacked_mnist.py: setup={arg.setup!r} is invalid: expected '
+        f"one of ['dcgan', {', '.join(map(repr, _UNROLLED_D_FEATURES))}]")
   config = config_lib.default_config()
-  config.num_train_steps = 4000
-  config.checkpoint_every_steps = 2000
-  config.sample_every_steps = 1000
-  config.model.name = 'dcgan'
-  config.model.g_features = arg.features
-  config.model.d_features = arg.features
-  config.model.d_norm = 'batch'
-  config.model.upsample = 'auto'
   config.model.pack = arg.pack
   config.dataset.name = f'stacked_mnist:{arg.mnist}'
   config.dataset.resolution = 28
   config.dataset.channels = 3
-  config.dataset.num_examples = 100_000    # random digit triples
   config.eval.classifier = arg.classifier
-  config.eval.num_samples = 26_000         # as in PacGAN
+  if arg.setup == 'dcgan':
+    config.num_train_steps = arg.steps or 4000
+    config.checkpoint_every_steps = min(2000, config.num_train_steps)
+    config.sample_every_steps = min(1000, config.num_train_steps)
+    config.model.name = 'dcgan'
+    config.model.g_features = arg.features
+    config.model.d_features = arg.features
+    config.model.d_norm = 'batch'
+    config.model.upsample = 'auto'
+    config.dataset.num_examples = 100_000    # random digit triples
+    config.eval.num_samples = 26_000         # as in PacGAN
+  else:
+    config.num_train_steps = arg.steps or 500_000
+    config.batch_size = 128 * arg.pack       # 128 packs of `pack` samples
+    config.log_every_steps = min(1000, config.num_train_steps)
+    config.checkpoint_every_steps = min(20_000, config.num_train_steps)
+    config.sample_every_steps = min(20_000, config.num_train_steps)
+    config.model.name = 'unrolled_dcgan'
+    config.model.latent_dim = 256
+    config.model.g_features = 8
+    config.model.d_features = _UNROLLED_D_FEATURES[arg.setup]
+    config.loss.name = 'non_saturating'
+    for side, rate in (('generator', 1e-4), ('discriminator', 2e-4)):
+      config.optimizer[side].learning_rate = rate
+      config.optimizer[side].b1 = 0.5
+      config.optimizer[side].b2 = 0.99
+    config.dataset.num_examples = 1_280_000
+    config.eval.num_samples = 25_600         # as in the authors' code
   config.evals.stacked_mnist = config.num_train_steps
   return config

@@ -1,16 +1,23 @@
-r"""PacGAN's Table 1 rows under its protocol: each row's seeds as one population.
+r"""PacGAN's Table 1 and 3 rows under their protocols, each row's seeds as one population.
 
   python experiments/mode_collapse_benchmark.py --rows=grid_gan,grid_pacgan4 \
-      --seeds=0,1,2 --steps=400000
+      --seeds=0,1,2,3,4,5,6,7,8,9
+  python experiments/mode_collapse_benchmark.py \
+      --rows=stacked_quarter_gan,stacked_quarter_pacgan4 --seeds=0,1,2,3,4
 
-Rows: {ring,grid}_{gan,pacgan2,pacgan3,pacgan4}, each
-`configs/mode_collapse_2d.py:dataset=gaussian_{ring,grid},pack=m` (the
-authors' networks, optimiser, batch of 100 packs and metric). The seeds of a
-row train together as one population (vmapped members, one program);
-2,500 samples are evaluated at the end. Prints and writes
+Rows:
+  {ring,grid}_{gan,pacgan2,pacgan3,pacgan4}  Table 1:
+      `configs/mode_collapse_2d.py:dataset=gaussian_{ring,grid},pack=m` (the
+      authors' networks, optimiser, batch of 100 packs and metric; 400,000
+      steps; 2,500 evaluation samples)
+  stacked_{quarter,half}_{gan,pacgan2,pacgan3,pacgan4}  Table 3 (D = 1/4 or
+      1/2 of G): `configs/stacked_mnist.py:setup=unrolled_{quarter,half},
+      pack=m` (Unrolled GAN's networks; 500,000 steps; 25,600 samples)
+The seeds of a row train together as one population (vmapped members, one
+program) and are evaluated at the end. Prints and writes
 experiments/results/mode_collapse.json (appending rows), with each row's wall
-time and machine; `--steps` below 400,000 is a shortened protocol, recorded
-with the row.
+time and machine; `--steps` below the protocol's is a shortened protocol,
+recorded with the row (`protocol_fraction`).
 """
 
 import json
@@ -32,7 +39,10 @@ FLAGS = flags.FLAGS
 flags.DEFINE_list('rows', ['ring_gan', 'ring_pacgan2', 'grid_gan',
                            'grid_pacgan4'], 'Rows to run.')
 flags.DEFINE_list('seeds', ['0', '1', '2'], 'Seeds (one population).')
-flags.DEFINE_integer('steps', 400_000, 'Train steps (the protocol: 400,000).')
+flags.DEFINE_integer('steps', 0, 'Train steps; 0: the protocol\'s (400,000 '
+                     'for Table 1, 500,000 for Table 3).')
+flags.DEFINE_string('mnist', '../shared/data/mnist',
+                    'MNIST IDX directory (Stacked MNIST rows).')
 flags.DEFINE_string('out', 'experiments/results/mode_collapse.json',
                     'Results file (rows are appended).')
 
@@ -41,15 +51,35 @@ PUBLISHED = {   # Lin et al. 2018, Table 1: modes, high quality %, reverse KL
     'ring_pacgan3': (7.8, 97.7, 0.10), 'ring_pacgan4': (7.8, 95.9, 0.07),
     'grid_gan': (17.3, 94.8, 0.70), 'grid_pacgan2': (23.8, 91.3, 0.13),
     'grid_pacgan3': (24.6, 94.2, 0.06), 'grid_pacgan4': (24.8, 93.6, 0.04),
+    # Table 3 (50 runs, mean): modes (max 1,000), KL to uniform
+    'stacked_quarter_gan': (78.5, 5.21), 'stacked_quarter_pacgan2': (484.5, 2.61),
+    'stacked_quarter_pacgan3': (601.3, 2.00),
+    'stacked_quarter_pacgan4': (667.4, 1.81),
+    'stacked_half_gan': (487.7, 2.24), 'stacked_half_pacgan2': (840.7, 1.00),
+    'stacked_half_pacgan3': (866.6, 0.90), 'stacked_half_pacgan4': (820.2, 1.15),
 }
+PROTOCOL_STEPS = {'ring': 400_000, 'grid': 400_000, 'stacked_quarter': 500_000,
+                  'stacked_half': 500_000}
+
+
+def row_steps(row: str) -> tuple[int, int]:
+  """(steps to run, the protocol's steps) of a row."""
+  protocol = PROTOCOL_STEPS[row.rsplit('_', 1)[0]]
+  return FLAGS.steps or protocol, protocol
 
 
 def row_config(row: str, seed: int):
-  dataset, variant = row.split('_')
+  benchmark, variant = row.rsplit('_', 1)
   pack = 1 if variant == 'gan' else int(variant[len('pacgan'):])
-  config = load_config(
-      'mode_collapse_2d', f'dataset=gaussian_{dataset},pack={pack},'
-      f'steps={FLAGS.steps},eval_every={FLAGS.steps}')
+  steps, _ = row_steps(row)
+  if benchmark.startswith('stacked_'):
+    config = load_config(
+        'stacked_mnist', f'setup=unrolled_{benchmark[len("stacked_"):]},'
+        f'pack={pack},steps={steps},mnist={FLAGS.mnist}')
+  else:
+    config = load_config(
+        'mode_collapse_2d', f'dataset=gaussian_{benchmark},pack={pack},'
+        f'steps={steps},eval_every={steps}')
   return apply_overrides(config, {'seed': seed, 'health.enabled': False})
 
 
@@ -65,8 +95,9 @@ def run_row(row: str, seeds: list[int]) -> dict:
                              'final_metrics.json')) as f:
         finals.append(json.load(f))
   seconds = time.perf_counter() - start
-  return dict(row=row, seeds=seeds, steps=FLAGS.steps,
-              protocol_fraction=FLAGS.steps / 400_000,
+  steps, protocol = row_steps(row)
+  return dict(row=row, seeds=seeds, steps=steps,
+              protocol_fraction=steps / protocol,
               wall_seconds=round(seconds, 1),
               per_seed=[{k[5:]: v for k, v in f.items()
                          if k.startswith('eval/')} for f in finals],
@@ -85,6 +116,10 @@ def main(argv):
   if os.path.exists(FLAGS.out):
     with open(FLAGS.out) as f:
       record = json.load(f)
+  unknown = [row for row in FLAGS.rows if row not in PUBLISHED]
+  if unknown:
+    raise app.UsageError(f'unknown rows {unknown}: expected some of '
+                         f'{sorted(PUBLISHED)}')
   for row in FLAGS.rows:
     result = run_row(row, [int(s) for s in FLAGS.seeds])
     result.update(common.provenance())

@@ -70,3 +70,30 @@ def test_validate_names_the_field_and_what_is_valid(field, value, message):
 def test_setup_rejects_what_the_pieces_cannot_do(overrides, message):
   with pytest.raises(config_lib.ConfigError, match=message):
     experiment_lib.setup(tiny_dcgan_config(**overrides))
+
+
+@pytest.mark.parametrize('setup,d_features', [('unrolled_quarter', 2),
+                                              ('unrolled_half', 4)])
+def test_stacked_mnist_unrolled_setups_follow_pacgan_table3(setup, d_features):
+  """The authors' unrolled_GAN_experiment/D=0.25G|D=0.5G config.py."""
+  config = load_config('stacked_mnist', f'setup={setup},pack=3')
+  config_lib.validate(config)
+  assert config.model.name == 'unrolled_dcgan'
+  assert (config.model.g_features, config.model.d_features) == (8, d_features)
+  assert config.model.latent_dim == 256 and config.model.pack == 3
+  assert config.batch_size == 128 * 3          # 128 packs per side
+  assert config.optimizer.discriminator.learning_rate == 2e-4
+  assert config.optimizer.generator.learning_rate == 1e-4
+  for side in ('generator', 'discriminator'):
+    assert (config.optimizer[side].b1, config.optimizer[side].b2) == (0.5, 0.99)
+  assert config.num_train_steps == 500_000
+  assert config.eval.num_samples == 25_600
+  assert config.evals.stacked_mnist == 500_000
+  assert load_config('stacked_mnist', f'setup={setup},steps=10'
+                     ).evals.stacked_mnist == 10
+
+
+def test_stacked_mnist_unknown_setup_is_one_clear_error():
+  with pytest.raises(config_lib.ConfigError,
+                     match="setup='veegan' is invalid: expected one of"):
+    load_config('stacked_mnist', 'setup=veegan')

@@ -12,6 +12,7 @@ from gan_jax import models
 from gan_jax.models import dcgan
 from gan_jax.models import layers
 from gan_jax.models import mlp
+from gan_jax.models import unrolled_dcgan
 
 
 def dcgan_config(**kw):
@@ -239,3 +240,105 @@ def test_packed_discriminator_scores_one_logit_per_pack():
                          kernel)
   with pytest.raises(config_lib.ConfigError, match='model.pack=3'):
     experiment_lib.setup(tiny_dcgan_config(**{'model.pack': 3}))   # batch 8
+
+
+# --- Unrolled GAN's Stacked MNIST networks (PacGAN's Table 3) ----------------
+
+
+@pytest.mark.parametrize('size,channels', [(7, 5), (14, 3), (28, 2), (9, 4)])
+def test_same_transpose_is_the_adjoint_of_the_same_strided_conv(size,
+                                                                channels):
+  """<conv(y), x> == <y, T(x)>: the definition of TensorFlow's
+  conv2d_transpose(output_shape=size, padding='SAME'), odd sizes included."""
+  layer = unrolled_dcgan.SameTranspose(features=channels, size=size)
+  small = -(-size // 2)
+  rng = np.random.default_rng(size)
+  x = jnp.asarray(rng.standard_normal((2, small, small, 6)), jnp.float32)
+  variables = layer.init(jax.random.PRNGKey(0), x)
+  kernel = variables['params']['kernel']
+  bias = variables['params']['bias']
+  transposed = layer.apply(variables, x) - bias
+  assert transposed.shape == (2, size, size, channels)
+  y = jnp.asarray(rng.standard_normal((2, size, size, channels)), jnp.float32)
+  forward = unrolled_dcgan.same_conv(y, kernel)
+  assert forward.shape == x.shape
+  np.testing.assert_allclose(float(jnp.vdot(forward, x)),
+                             float(jnp.vdot(y, transposed)), rtol=1e-4)
+
+
+def _unrolled(d_features):
+  return ml_collections.ConfigDict(dict(name='unrolled_dcgan', latent_dim=256,
+                                        g_features=8, d_features=d_features))
+
+
+@pytest.mark.parametrize('d_features,pack,d_count', [
+    (2, 1, 585),      # D = 1/4 G
+    (4, 1, 1889),     # D = 1/2 G
+    (2, 4, 585 + 9 * 9 * 2),  # 4 samples of 3 channels: 9 more input maps
+])
+def test_unrolled_dcgan_parameter_counts_follow_the_layer_table(
+    d_features, pack, d_count):
+  # From the authors' model.py (biases everywhere, BN gamma and beta):
+  # G: dense 256 -> 4*4*64, BN(64); 3x3 transposed convs 64->32->16->8 each
+  # with BN; a 3x3 conv 8->3.  D (d = 2): convs 3->2->4->8, BN each, dense
+  # 4*4*8 -> 1.  The packed D reads 3 m channels.
+  g_count = (256 * 1024 + 1024 + 2 * 64 + 9 * 64 * 32 + 32 + 2 * 32
+             + 9 * 32 * 16 + 16 + 2 * 16 + 9 * 16 * 8 + 8 + 2 * 8
+             + 9 * 8 * 3 + 3)
+  assert g_count == 287_875
+  g, d = models.build(_unrolled(d_features), (28, 28, 3))
+  z = jnp.zeros((2, 256))
+  g_shapes = jax.eval_shape(lambda: g.init(jax.random.PRNGKey(0), z))
+  assert count(g_shapes['params']) == g_count
+  x = jnp.zeros((2, 28, 28, 3 * pack))
+  d_shapes = jax.eval_shape(lambda: d.init(jax.random.PRNGKey(0), x))
+  assert count(d_shapes['params']) == d_count
+  # 28 -> 14 -> 7 -> 4 ('SAME' strides), so D's logit reads 4 x 4 x 4d.
+  assert d_shapes['params']['Dense_0']['kernel'].shape == (
+      4 * 4 * 4 * d_features, 1)
+
+
+def test_unrolled_dcgan_trains_through_every_layer():
+  g, d = models.build(_unrolled(2), (28, 28, 3))
+  z = jax.random.normal(jax.random.PRNGKey(0), (4, 256))
+  g_vars = g.init(jax.random.PRNGKey(1), z)
+  d_vars = d.init(jax.random.PRNGKey(2), jnp.zeros((4, 28, 28, 3)))
+
+  def g_loss(params):
+    images, _ = g.apply({**g_vars, 'params': params}, z,
+                        mutable=['batch_stats'])
+    logits, _ = d.apply(d_vars, images, mutable=['batch_stats'])
+    return jnp.mean(jax.nn.softplus(-logits)), images
+
+  grads, images = jax.grad(g_loss, has_aux=True)(g_vars['params'])
+  assert images.shape == (4, 28, 28, 3)
+  assert float(jnp.max(jnp.abs(images))) <= 1.0
+  for path, grad in jax.tree_util.tree_leaves_with_path(grads):
+    assert float(jnp.max(jnp.abs(grad))) > 0, path
+
+
+def test_unrolled_dcgan_refuses_what_it_cannot_build():
+  with pytest.raises(config_lib.ConfigError, match='conditional'):
+    models.build(_unrolled(2), (28, 28, 3), num_classes=10)
+  with pytest.raises(config_lib.ConfigError, match='d_features'):
+    models.build(_unrolled(0), (28, 28, 3))
+  with pytest.raises(config_lib.ConfigError, match='square images'):
+    models.build(_unrolled(2), (2,))
+
+
+def test_unrolled_setup_trains_offline(tmp_path, mnist_dir):
+  """configs/stacked_mnist.py:setup=unrolled_quarter,pack=2 runs end to end
+  (packed, on MNIST IDX files)."""
+  from conftest import apply_overrides, load_config, without_monitoring  # pylint: disable=g-import-not-at-top
+  from gan_jax.training import loop  # pylint: disable=g-import-not-at-top
+  config = without_monitoring(load_config(
+      'stacked_mnist', f'setup=unrolled_quarter,pack=2,steps=4,'
+      f'mnist={mnist_dir}'))
+  config = apply_overrides(config, {'batch_size': 16, 'log_every_steps': 1,
+                                    'dataset.num_examples': 512})
+  state = loop.train_and_evaluate(config, str(tmp_path / 'w'))
+  assert int(state.step) == 4
+  kernel = state.generator.params['SameTranspose_0']['kernel']
+  assert kernel.shape == (3, 3, 32, 64)
+  first = state.discriminator.params['Conv_0']['kernel']
+  assert first.shape == (3, 3, 6, 2)                   # a pack of 2 x RGB
