@@ -1,11 +1,13 @@
 r"""Does the discriminator overfit the 10% subset? (Why DiffAugment did not help.)
 
-  python experiments/diffaugment_overfit.py --seed=0 --steps=4000
+  python experiments/diffaugment_overfit.py --seed=0 --steps=4000 --width=8
+  python experiments/diffaugment_overfit.py --seed=0 --steps=4000 --width=32 \
+      --fraction=0.01 --out=experiments/results/toolkit_diffaugment_overfit_1pct.json
 
 DiffAugment (Zhao et al. 2020) fights a discriminator that memorizes a small
 training set: D(x) on the training images drifts away from D(x) on real
 images it never saw, and its feedback to the generator degrades. This trains
-configs/dcgan.py (width 8, 32 px) on the first 10% of Fashion-MNIST, with
+configs/dcgan.py (`--width`, 32 px) on the first `--fraction` of Fashion-MNIST, with
 and without `augment.policy=color,translation,cutout`, keeping the
 checkpoints of every 1,000 steps, and reports for each the discriminator's
 mean D(x) on 2,000 of its training images and on 2,000 held-out training
@@ -41,6 +43,7 @@ from gan_jax.training import loop  # pylint: disable=wrong-import-position
 
 FLAGS = flags.FLAGS
 flags.DEFINE_integer('seed', 0, 'Seed.')
+flags.DEFINE_float('fraction', 0.1, 'Fraction of the training images.')
 
 
 def mean_d(experiment, state, images: np.ndarray) -> float:
@@ -62,7 +65,7 @@ def main(argv):
                         np.float32)
   rows = []
   with tempfile.TemporaryDirectory() as scratch:
-    data = toolkit.subset(0.1, os.path.join(scratch, 'subset'))
+    data = toolkit.subset(FLAGS.fraction, os.path.join(scratch, 'subset'))
     for policy in ('', 'color,translation,cutout'):
       config = apply_overrides(toolkit.base_config('dcgan', FLAGS.seed, data),
                                {'augment.policy': policy,
@@ -87,7 +90,8 @@ def main(argv):
         rows.append(row)
         print(row, flush=True)
       checkpointer.close()
-  common.write_json('experiments/results/toolkit_diffaugment_overfit.json',
+  common.write_json(FLAGS.out or
+                    'experiments/results/toolkit_diffaugment_overfit.json',
                     dict(common.provenance(), rows=rows))
 
 
