@@ -36,6 +36,7 @@ import common  # pylint: disable=wrong-import-position
 import toolkit_benchmark as toolkit  # pylint: disable=wrong-import-position
 from conftest import apply_overrides, load_config  # pylint: disable=wrong-import-position
 from gan_jax.core import state as state_lib  # pylint: disable=wrong-import-position
+from gan_jax.data import prepare  # pylint: disable=wrong-import-position
 from gan_jax.data import sources  # pylint: disable=wrong-import-position
 from gan_jax.training import checkpoint as checkpoint_lib  # pylint: disable=wrong-import-position
 from gan_jax.training import experiment as experiment_lib  # pylint: disable=wrong-import-position
@@ -44,6 +45,11 @@ from gan_jax.training import loop  # pylint: disable=wrong-import-position
 FLAGS = flags.FLAGS
 flags.DEFINE_integer('seed', 0, 'Seed.')
 flags.DEFINE_float('fraction', 0.1, 'Fraction of the training images.')
+
+
+def model_inputs(images: np.ndarray) -> np.ndarray:
+  """Stored uint8 images -> what D reads in training: float32 in [-1, 1]."""
+  return prepare.to_model_inputs({'image': np.asarray(images)})['x']
 
 
 def mean_d(experiment, state, images: np.ndarray) -> float:
@@ -61,8 +67,7 @@ def main(argv):
   full = sources.load_dataset(apply_overrides(
       load_config('dcgan').dataset, {'name': f'idx:{FLAGS.data}',
                                      'resolution': 32}))
-  held_out = np.asarray(full.domains['x'].arrays['image'][50_000:52_000],
-                        np.float32)
+  held_out = model_inputs(full.domains['x'].arrays['image'][50_000:52_000])
   rows = []
   with tempfile.TemporaryDirectory() as scratch:
     data = toolkit.subset(FLAGS.fraction, os.path.join(scratch, 'subset'))
@@ -74,8 +79,8 @@ def main(argv):
       workdir = os.path.join(scratch, policy or 'plain')
       loop.train_and_evaluate(config, workdir)
       experiment = experiment_lib.setup(config)
-      train = np.asarray(experiment.dataset.domains['x'].arrays['image'][:2000],
-                         np.float32)
+      train = model_inputs(
+          experiment.dataset.domains['x'].arrays['image'][:2000])
       checkpointer = checkpoint_lib.Checkpointer(
           os.path.join(workdir, 'checkpoints'), 10)
       for step in checkpointer.all_steps():

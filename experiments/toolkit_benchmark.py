@@ -16,6 +16,10 @@ on the features of the auto-built Fashion-MNIST classifier):
   spectral_norm  DCGAN with `model.d_spectral_norm=true` vs without
   sn_diagnosis   why SN alone hurt DCGAN: SN with and without D's batch norm,
                  and no batch norm without SN (2,000 evaluation samples)
+  replay         the floor of the limited-data rows: a "generator" that
+                 replays its training subset (`--eval_samples` draws with
+                 replacement from the first `--fractions` of the images),
+                 scored like the runs; no training
 Writes experiments/results/toolkit_<part>.json (one row per run, with its
 wall time).
 """
@@ -38,6 +42,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests'))
 import common  # pylint: disable=wrong-import-position
 from conftest import apply_overrides, load_config, write_idx  # pylint: disable=wrong-import-position
 from gan_jax.core import state as state_lib  # pylint: disable=wrong-import-position
+from gan_jax.data import prepare  # pylint: disable=wrong-import-position
 from gan_jax.data import sources  # pylint: disable=wrong-import-position
 from gan_jax.eval import evaluator as evaluator_lib  # pylint: disable=wrong-import-position
 from gan_jax.training import experiment as experiment_lib  # pylint: disable=wrong-import-position
@@ -45,7 +50,8 @@ from gan_jax.training import loop  # pylint: disable=wrong-import-position
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum('part', 'sngan', ['sngan', 'diffaugment', 'spectral_norm',
-                                    'sn_diagnosis'], 'Which comparison.')
+                                    'sn_diagnosis', 'replay'],
+                  'Which comparison.')
 flags.DEFINE_list('seeds', ['0', '1', '2'], 'Seeds.')
 flags.DEFINE_integer('steps', 1500, 'Generator updates per run.')
 flags.DEFINE_integer('width', 32, 'g_features and d_features of both models.')
@@ -143,10 +149,38 @@ def runs(part: str, seed: int, scratch: str):
                + (', DiffAugment' if policy else '')), config
 
 
+def replay_rows(scratch: str):
+  """A perfect memorizer of each subset, scored against the full set."""
+  for seed in (int(s) for s in FLAGS.seeds):
+    for fraction in (float(f) for f in FLAGS.fractions):
+      data = subset(fraction, os.path.join(scratch, f'subset_{fraction}'))
+      config = base_config('dcgan', seed, data)
+      images = prepare.to_model_inputs({'image': np.asarray(
+          experiment_lib.setup(config, init=False)
+          .dataset.domains['x'].arrays['image'])})['x']
+      draws = np.random.default_rng(seed).integers(len(images),
+                                                   size=FLAGS.eval_samples)
+      full = apply_overrides(config.copy_and_resolve_references(), {
+          'dataset.name': f'idx:{FLAGS.data}'})
+      experiment = experiment_lib.setup(full, init=False)
+      evaluator = evaluator_lib.Evaluator(full, experiment.dataset,
+                                          experiment.gan,
+                                          os.path.join(scratch, 'eval'))
+      yield dict(row=f'replaying the {fraction:.0%} subset', seed=seed,
+                 steps=0, train_examples=len(images), train_seconds=0.0,
+                 **evaluator.distribution_metrics(images[draws], METRICS))
+
+
 def main(argv):
   del argv
   rows = []
   with tempfile.TemporaryDirectory() as scratch:
+    if FLAGS.part == 'replay':
+      for row in replay_rows(scratch):
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+      _write(rows)
+      return
     for seed in (int(s) for s in FLAGS.seeds):
       for index, (label, config) in enumerate(runs(FLAGS.part, seed,
                                                    scratch)):

@@ -186,7 +186,7 @@ class Evaluator:
     samples = self.generate(params, model_state)
     results: dict[str, Any] = {}
     if any(name in FEATURE_METRICS for name in names):
-      results.update(self._distribution_metrics(samples['x'], names))
+      results.update(self.distribution_metrics(samples['x'], names))
     if 'mode_coverage' in names:
       means, std = synthetic.MIXTURES[sources.dataset_kind(
           self.config.dataset.name)]
@@ -201,7 +201,9 @@ class Evaluator:
           np.mean(predicted == samples['label']))
     return results
 
-  def _distribution_metrics(self, samples: np.ndarray, names) -> dict:
+  def distribution_metrics(self, samples: np.ndarray, names) -> dict:
+    """FID/KID/precision-recall/density-coverage (those in `names`) of any
+    images, e.g. a baseline's, against the real features G is judged by."""
     real, fake = self.features.real(), self.features(samples)
     results = {}
     if 'fid' in names:
