@@ -1,21 +1,25 @@
-r"""Does the discriminator overfit the 10% subset? (Why DiffAugment did not help.)
+r"""Does the discriminator overfit its subset, and what does DiffAugment change?
 
   python experiments/diffaugment_overfit.py --seed=0 --steps=4000 --width=8
-  python experiments/diffaugment_overfit.py --seed=0 --steps=4000 --width=32 \
-      --fraction=0.01 --out=experiments/results/toolkit_diffaugment_overfit_1pct.json
+  python experiments/diffaugment_overfit.py --seed=0 --steps=12000 --width=32 \
+      --fraction=0.01 --every=2000 --quality \
+      --out=experiments/results/toolkit_diffaugment_overfit_1pct_w32.json
 
 DiffAugment (Zhao et al. 2020) fights a discriminator that memorizes a small
 training set: D(x) on the training images drifts away from D(x) on real
 images it never saw, and its feedback to the generator degrades. This trains
 configs/dcgan.py (`--width`, 32 px) on the first `--fraction` of Fashion-MNIST, with
 and without `augment.policy=color,translation,cutout`, keeping the
-checkpoints of every 1,000 steps, and reports for each the discriminator's
-mean D(x) on 2,000 of its training images and on 2,000 held-out training
-images (indices 50,000 to 52,000, never in the subset), and on 2,000
-generated ones: the train/held-out gap is the overfitting DiffAugment is
-for. D runs as in training (batch statistics of each 250-image batch; no
-augmentation at this measurement).
-Writes experiments/results/toolkit_diffaugment_overfit.json.
+checkpoints of every `--every` steps, and reports for each the
+discriminator's mean D(x) on (up to) 2,000 of its training images and on
+2,000 held-out training images (indices 50,000 to 52,000, never in the
+subset), and on 2,000 generated ones: the train/held-out gap is the
+overfitting DiffAugment is for. D runs as in training on its [-1, 1] inputs
+(batch statistics of each 250-image batch; no augmentation at this
+measurement). With `--quality`, each checkpoint's samples are also scored
+against the full training set, as experiments/toolkit_benchmark.py does.
+Writes `--out` (default experiments/results/toolkit_diffaugment_overfit.json)
+after every checkpoint.
 """
 
 import os
@@ -38,6 +42,7 @@ from conftest import apply_overrides, load_config  # pylint: disable=wrong-impor
 from gan_jax.core import state as state_lib  # pylint: disable=wrong-import-position
 from gan_jax.data import prepare  # pylint: disable=wrong-import-position
 from gan_jax.data import sources  # pylint: disable=wrong-import-position
+from gan_jax.eval import evaluator as evaluator_lib  # pylint: disable=wrong-import-position
 from gan_jax.training import checkpoint as checkpoint_lib  # pylint: disable=wrong-import-position
 from gan_jax.training import experiment as experiment_lib  # pylint: disable=wrong-import-position
 from gan_jax.training import loop  # pylint: disable=wrong-import-position
@@ -45,6 +50,10 @@ from gan_jax.training import loop  # pylint: disable=wrong-import-position
 FLAGS = flags.FLAGS
 flags.DEFINE_integer('seed', 0, 'Seed.')
 flags.DEFINE_float('fraction', 0.1, 'Fraction of the training images.')
+flags.DEFINE_integer('every', 1000, 'Steps between the checkpoints measured.')
+flags.DEFINE_bool('quality', False, 'Also FID/KID/precision-recall/density-'
+                  'coverage of each checkpoint against the full training set '
+                  '(`--eval_samples` samples).')
 
 
 def model_inputs(images: np.ndarray) -> np.ndarray:
@@ -68,21 +77,23 @@ def main(argv):
       load_config('dcgan').dataset, {'name': f'idx:{FLAGS.data}',
                                      'resolution': 32}))
   held_out = model_inputs(full.domains['x'].arrays['image'][50_000:52_000])
-  rows = []
+  rows, evaluator = [], None
   with tempfile.TemporaryDirectory() as scratch:
     data = toolkit.subset(FLAGS.fraction, os.path.join(scratch, 'subset'))
     for policy in ('', 'color,translation,cutout'):
       config = apply_overrides(toolkit.base_config('dcgan', FLAGS.seed, data),
                                {'augment.policy': policy,
-                                'checkpoint_every_steps': 1000,
-                                'keep_checkpoints': 10})
+                                'checkpoint_every_steps': FLAGS.every,
+                                'keep_checkpoints': 100})
+      if FLAGS.quality and evaluator is None:
+        evaluator = full_set_evaluator(config, scratch)
       workdir = os.path.join(scratch, policy or 'plain')
       loop.train_and_evaluate(config, workdir)
       experiment = experiment_lib.setup(config)
       train = model_inputs(
           experiment.dataset.domains['x'].arrays['image'][:2000])
       checkpointer = checkpoint_lib.Checkpointer(
-          os.path.join(workdir, 'checkpoints'), 10)
+          os.path.join(workdir, 'checkpoints'), 100)
       for step in checkpointer.all_steps():
         state = checkpointer.restore(experiment.initial_state, step)
         samples = np.asarray(experiment.gan.sample(
@@ -92,12 +103,25 @@ def main(argv):
                    d_train=mean_d(experiment, state, train),
                    d_held_out=mean_d(experiment, state, held_out),
                    d_generated=mean_d(experiment, state, samples))
+        if evaluator is not None:
+          row.update(evaluator.evaluate(state_lib.sample_params(state),
+                                        state.generator.model_state,
+                                        toolkit.METRICS))
         rows.append(row)
         print(row, flush=True)
+        common.write_json(FLAGS.out or
+                          'experiments/results/toolkit_diffaugment_overfit.json',
+                          dict(common.provenance(), rows=rows))
       checkpointer.close()
-  common.write_json(FLAGS.out or
-                    'experiments/results/toolkit_diffaugment_overfit.json',
-                    dict(common.provenance(), rows=rows))
+
+
+def full_set_evaluator(config, scratch: str):
+  """Scores samples against all the training images, as toolkit_benchmark."""
+  full = apply_overrides(config.copy_and_resolve_references(), {
+      'dataset.name': f'idx:{FLAGS.data}', 'augment.policy': ''})
+  experiment = experiment_lib.setup(full, init=False)
+  return evaluator_lib.Evaluator(full, experiment.dataset, experiment.gan,
+                                 os.path.join(scratch, 'eval'))
 
 
 if __name__ == '__main__':

@@ -4,7 +4,7 @@ r"""Measured gains of the toolkit on Fashion-MNIST at 32 px (issue: SN, DiffAugm
   python experiments/toolkit_benchmark.py --part=sngan --seeds=0,1,2
   python experiments/toolkit_benchmark.py --part=diffaugment --seeds=0,1,2
   python experiments/toolkit_benchmark.py --part=spectral_norm --seeds=0,1,2
-  python experiments/toolkit_benchmark.py --part=sn_diagnosis --seeds=0,1
+  python experiments/toolkit_benchmark.py --part=sn_diagnosis --seeds=0,1,2
 
 Parts (each row trained for the same number of generator updates, `--steps`,
 then evaluated on 5,000 samples against the FULL Fashion-MNIST training set,
@@ -15,7 +15,7 @@ on the features of the auto-built Fashion-MNIST classifier):
                  `augment.policy=color,translation,cutout`
   spectral_norm  DCGAN with `model.d_spectral_norm=true` vs without
   sn_diagnosis   why SN alone hurt DCGAN: SN with and without D's batch norm,
-                 and no batch norm without SN (2,000 evaluation samples)
+                 and no batch norm without SN
   replay         the floor of the limited-data rows: a "generator" that
                  replays its training subset (`--eval_samples` draws with
                  replacement from the first `--fractions` of the images),
