@@ -40,9 +40,7 @@ import common  # pylint: disable=wrong-import-position
 import toolkit_benchmark as toolkit  # pylint: disable=wrong-import-position
 from conftest import apply_overrides, load_config  # pylint: disable=wrong-import-position
 from gan_jax.core import state as state_lib  # pylint: disable=wrong-import-position
-from gan_jax.data import prepare  # pylint: disable=wrong-import-position
 from gan_jax.data import sources  # pylint: disable=wrong-import-position
-from gan_jax.eval import evaluator as evaluator_lib  # pylint: disable=wrong-import-position
 from gan_jax.training import checkpoint as checkpoint_lib  # pylint: disable=wrong-import-position
 from gan_jax.training import experiment as experiment_lib  # pylint: disable=wrong-import-position
 from gan_jax.training import loop  # pylint: disable=wrong-import-position
@@ -54,11 +52,6 @@ flags.DEFINE_integer('every', 1000, 'Steps between the checkpoints measured.')
 flags.DEFINE_bool('quality', False, 'Also FID/KID/precision-recall/density-'
                   'coverage of each checkpoint against the full training set '
                   '(`--eval_samples` samples).')
-
-
-def model_inputs(images: np.ndarray) -> np.ndarray:
-  """Stored uint8 images -> what D reads in training: float32 in [-1, 1]."""
-  return prepare.to_model_inputs({'image': np.asarray(images)})['x']
 
 
 def mean_d(experiment, state, images: np.ndarray) -> float:
@@ -76,7 +69,8 @@ def main(argv):
   full = sources.load_dataset(apply_overrides(
       load_config('dcgan').dataset, {'name': f'idx:{FLAGS.data}',
                                      'resolution': 32}))
-  held_out = model_inputs(full.domains['x'].arrays['image'][50_000:52_000])
+  held_out = toolkit.model_inputs(
+      full.domains['x'].arrays['image'][50_000:52_000])
   rows, evaluator = [], None
   with tempfile.TemporaryDirectory() as scratch:
     data = toolkit.subset(FLAGS.fraction, os.path.join(scratch, 'subset'))
@@ -86,11 +80,11 @@ def main(argv):
                                 'checkpoint_every_steps': FLAGS.every,
                                 'keep_checkpoints': 100})
       if FLAGS.quality and evaluator is None:
-        evaluator = full_set_evaluator(config, scratch)
+        evaluator = toolkit.full_set_evaluator(config, scratch)
       workdir = os.path.join(scratch, policy or 'plain')
       loop.train_and_evaluate(config, workdir)
       experiment = experiment_lib.setup(config)
-      train = model_inputs(
+      train = toolkit.model_inputs(
           experiment.dataset.domains['x'].arrays['image'][:2000])
       checkpointer = checkpoint_lib.Checkpointer(
           os.path.join(workdir, 'checkpoints'), 100)
@@ -113,15 +107,6 @@ def main(argv):
                           'experiments/results/toolkit_diffaugment_overfit.json',
                           dict(common.provenance(), rows=rows))
       checkpointer.close()
-
-
-def full_set_evaluator(config, scratch: str):
-  """Scores samples against all the training images, as toolkit_benchmark."""
-  full = apply_overrides(config.copy_and_resolve_references(), {
-      'dataset.name': f'idx:{FLAGS.data}', 'augment.policy': ''})
-  experiment = experiment_lib.setup(full, init=False)
-  return evaluator_lib.Evaluator(full, experiment.dataset, experiment.gan,
-                                 os.path.join(scratch, 'eval'))
 
 
 if __name__ == '__main__':

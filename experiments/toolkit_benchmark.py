@@ -97,6 +97,21 @@ def subset(fraction: float, directory: str) -> str:
   return f'idx:{directory}'
 
 
+def model_inputs(images: np.ndarray) -> np.ndarray:
+  """Stored uint8 images -> what the networks read: float32 in [-1, 1]."""
+  return prepare.to_model_inputs({'image': np.asarray(images)})['x']
+
+
+def full_set_evaluator(config, workdir: str) -> evaluator_lib.Evaluator:
+  """Scores `config`'s samples against all of Fashion-MNIST's training
+  images, whatever subset the run trained on."""
+  full = apply_overrides(config.copy_and_resolve_references(), {
+      'dataset.name': f'idx:{FLAGS.data}'})
+  experiment = experiment_lib.setup(full, init=False)
+  return evaluator_lib.Evaluator(full, experiment.dataset, experiment.gan,
+                                 workdir)
+
+
 def train_and_measure(config, label: str, workdir: str) -> dict:
   """Trains, then evaluates against the full training set."""
   start = time.perf_counter()
@@ -108,13 +123,8 @@ def train_and_measure(config, label: str, workdir: str) -> dict:
     slug = ''.join(c if c.isalnum() else '_' for c in label).strip('_')
     shutil.copy(os.path.join(workdir, 'samples', last), os.path.join(
         FLAGS.keep_samples, f'{FLAGS.part}_{config.seed}_{slug}.png'))
-  full = apply_overrides(config.copy_and_resolve_references(), {
-      'dataset.name': f'idx:{FLAGS.data}'})
-  experiment = experiment_lib.setup(full, init=False)
-  evaluator = evaluator_lib.Evaluator(full, experiment.dataset,
-                                      experiment.gan, workdir)
-  results = evaluator.evaluate(state_lib.sample_params(state),
-                               state.generator.model_state, METRICS)
+  results = full_set_evaluator(config, workdir).evaluate(
+      state_lib.sample_params(state), state.generator.model_state, METRICS)
   return dict(row=label, seed=config.seed, steps=config.num_train_steps,
               train_examples=len(experiment_lib.setup(config, False).dataset),
               train_seconds=round(seconds, 1), **results)
@@ -151,21 +161,16 @@ def runs(part: str, seed: int, scratch: str):
 
 def replay_rows(scratch: str):
   """A perfect memorizer of each subset, scored against the full set."""
+  evaluator = None
   for seed in (int(s) for s in FLAGS.seeds):
     for fraction in (float(f) for f in FLAGS.fractions):
       data = subset(fraction, os.path.join(scratch, f'subset_{fraction}'))
       config = base_config('dcgan', seed, data)
-      images = prepare.to_model_inputs({'image': np.asarray(
-          experiment_lib.setup(config, init=False)
-          .dataset.domains['x'].arrays['image'])})['x']
+      evaluator = evaluator or full_set_evaluator(config, scratch)
+      images = model_inputs(experiment_lib.setup(config, init=False)
+                            .dataset.domains['x'].arrays['image'])
       draws = np.random.default_rng(seed).integers(len(images),
                                                    size=FLAGS.eval_samples)
-      full = apply_overrides(config.copy_and_resolve_references(), {
-          'dataset.name': f'idx:{FLAGS.data}'})
-      experiment = experiment_lib.setup(full, init=False)
-      evaluator = evaluator_lib.Evaluator(full, experiment.dataset,
-                                          experiment.gan,
-                                          os.path.join(scratch, 'eval'))
       yield dict(row=f'replaying the {fraction:.0%} subset', seed=seed,
                  steps=0, train_examples=len(images), train_seconds=0.0,
                  **evaluator.distribution_metrics(images[draws], METRICS))
