@@ -2,6 +2,8 @@ r"""DCGAN on Stacked MNIST: 1,000 modes (three digits as R, G, B channels).
 
   python -m gan_jax.main --config=configs/stacked_mnist.py --workdir=/tmp/sm
   python -m gan_jax.main --config=configs/stacked_mnist.py:pack=2 ...  # PacDCGAN2
+  # PacGAN's Table 2 setup (VEEGAN's: DCGAN-tensorflow, 2 G updates per D):
+  python -m gan_jax.main --config=configs/stacked_mnist.py:setup=veegan,pack=2 ...
   # PacGAN's Table 3 setups (Unrolled GAN's networks, D = 1/4 or 1/2 of G):
   python -m gan_jax.main \
       --config=configs/stacked_mnist.py:setup=unrolled_quarter,pack=4 ...
@@ -18,6 +20,18 @@ Setups (`setup=`):
   dcgan             gan_jax's DCGAN at width `features` (32), 4,000 steps,
                     26,000 evaluation samples: a quick look, no paper's
                     protocol.
+  veegan            PacGAN's Table 2, VEEGAN's setup (read from the authors'
+                    code, fjxmlzn/PacGAN stacked_MNIST_experiments/
+                    VEEGAN_experiment/{config,model,pacgan_task}.py): the
+                    `tf_dcgan` networks (DCGAN-tensorflow: 5 x 5 kernels,
+                    G 512-256-128-64, D 64-128-256-512); z in R^100 ~
+                    U(-1, 1); 64 packs per side per step (batch 64 m); the
+                    non-saturating loss; Adam 2e-4, beta (0.5, 0.999) on both
+                    sides; two G updates per D update on the same latents
+                    (`g_steps_per_d_step`); 128,000 digit triples, 50 epochs
+                    = 100,000 steps; 26,000 evaluation samples. Published
+                    (10 runs): DCGAN 99 modes, KL 3.40; PacDCGAN2 1,000
+                    modes, KL 0.06.
   unrolled_quarter  PacGAN's Table 3, "D = 1/4 G" (read from the authors'
   unrolled_half     code, fjxmlzn/PacGAN stacked_MNIST_experiments/
                     unrolled_GAN_experiment/D=0.25G|D=0.5G/{config,model}.py):
@@ -29,14 +43,19 @@ Setups (`setup=`):
                     (mean over runs): D = 1/4 G: DCGAN 78.5 modes, KL 5.21;
                     PacDCGAN4 667.4, 1.81. D = 1/2 G: DCGAN 487.7, 2.24;
                     PacDCGAN3 866.6, 0.90.
-Differences from the original in the unrolled setups: it draws fresh digit
+Differences from the originals. Unrolled setups: they draw fresh digit
 triples for every batch from MNIST's 60,000 training digits; here
 `num_examples` (1,280,000) random triples of the digits in `mnist` are drawn
 once and reshuffled every epoch (the 10,000-digit training subset of
-../shared/data/mnist still allows 10^12 triples). Its sampler keeps G's batch
-norm in training mode at evaluation; gan_jax samples with the running
-statistics. The VEEGAN setup of PacGAN's Table 2 (a 64-wide TensorFlow
-DCGAN with 5 x 5 kernels and two G updates per D update) is not shipped.
+../shared/data/mnist still allows 10^12 triples); their sampler keeps G's
+batch norm in training mode at evaluation, gan_jax samples with the running
+statistics. VEEGAN setup: it draws its 128,000 triples once from all 70,000
+MNIST digits, packs them once into fixed packs and visits them in the same
+order every epoch, here the triples come from the digits in `mnist` and the
+batches are reshuffled every epoch; it feeds D real images scaled to
+[0, 1] against a tanh G in [-1, 1], gan_jax feeds both in [-1, 1]; its G
+runs each pack slot's latents through batch norm in a separate call,
+gan_jax in one call of 64 m.
 
 Arguments: setup (above), pack (PacGAN packing degree), features (DCGAN
 widths, setup=dcgan), steps (default by setup), mnist (the MNIST IDX
@@ -48,16 +67,17 @@ from gan_jax import config_lib
 from gan_jax.errors import ConfigError
 
 _UNROLLED_D_FEATURES = {'unrolled_quarter': 2, 'unrolled_half': 4}
+_SETUPS = ('dcgan', 'veegan', *_UNROLLED_D_FEATURES)
 
 
 def get_config(arg=None):
   """Stacked MNIST config; `arg` is 'key=value,...' with the keys below."""
   arg = config_lib.parse_arg(arg, setup='dcgan', pack=1, features=32, steps=0,
                              mnist='../shared/data/mnist', classifier='auto')
-  if arg.setup not in ('dcgan', *_UNROLLED_D_FEATURES):
+  if arg.setup not in _SETUPS:
     raise ConfigError(
         f'configs/stacked_mnist.py: setup={arg.setup!r} is invalid: expected '
-        f"one of ['dcgan', {', '.join(map(repr, _UNROLLED_D_FEATURES))}]")
+        f'one of {list(_SETUPS)}')
   config = config_lib.default_config()
   config.model.pack = arg.pack
   config.dataset.name = f'stacked_mnist:{arg.mnist}'
@@ -75,6 +95,25 @@ def get_config(arg=None):
     config.model.upsample = 'auto'
     config.dataset.num_examples = 100_000    # random digit triples
     config.eval.num_samples = 26_000         # as in PacGAN
+  elif arg.setup == 'veegan':
+    config.num_train_steps = arg.steps or 100_000   # 50 epochs of 2,000
+    config.batch_size = 64 * arg.pack        # 64 packs of `pack` samples
+    config.g_steps_per_d_step = 2
+    config.log_every_steps = min(500, config.num_train_steps)
+    config.checkpoint_every_steps = min(10_000, config.num_train_steps)
+    config.sample_every_steps = min(10_000, config.num_train_steps)
+    config.model.name = 'tf_dcgan'
+    config.model.latent_dim = 100
+    config.model.latent_distribution = 'uniform'
+    config.model.g_features = 64
+    config.model.d_features = 64
+    config.loss.name = 'non_saturating'
+    for side in ('generator', 'discriminator'):
+      config.optimizer[side].learning_rate = 2e-4
+      config.optimizer[side].b1 = 0.5
+      config.optimizer[side].b2 = 0.999
+    config.dataset.num_examples = 128_000   # random digit triples, as theirs
+    config.eval.num_samples = 26_000
   else:
     config.num_train_steps = arg.steps or 500_000
     config.batch_size = 128 * arg.pack       # 128 packs of `pack` samples

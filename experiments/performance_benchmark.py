@@ -88,10 +88,9 @@ class JaxSide:
     self.batch_size = exp.step_batch_size
     batches = jax.device_put(next(batching.stack_batches(
         batching.batches(exp.dataset, exp.step_batch_size, 0), [n])))
-    step = jax.jit(train_step_lib.scan_steps(train_step_lib.make_train_step(
-        exp.gan, exp.g_tx, exp.d_tx,
-        d_steps_per_g_step=config.d_steps_per_g_step,
-        ema_decay=config.ema_decay)), donate_argnums=0)
+    step = jax.jit(train_step_lib.scan_steps(
+        train_step_lib.make_train_step_for(exp.gan, exp.g_tx, exp.d_tx,
+                                           config)), donate_argnums=0)
     start = time.perf_counter()
     self.compiled = step.lower(exp.initial_state, batches).compile()
     self.compile_s = time.perf_counter() - start

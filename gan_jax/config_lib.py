@@ -108,6 +108,9 @@ def default_config() -> ml_collections.ConfigDict:
   # k discriminator updates per generator update, all inside one jitted
   # train_step (Goodfellow et al. 2014, Algorithm 1; WGAN uses k = 5).
   config.d_steps_per_g_step = 1
+  # n generator updates per discriminator update, on the same latents
+  # (DCGAN-tensorflow's two, kept by VEEGAN's Stacked MNIST setup).
+  config.g_steps_per_d_step = 1
   # Exponential moving average of the generator's parameters, used for the
   # samples when > 0 (Karras et al. 2018; Yazici et al. 2019). 0 disables.
   config.ema_decay = 0.0
@@ -137,7 +140,8 @@ def default_config() -> ml_collections.ConfigDict:
 
 _POSITIVE_INTS = ('batch_size', 'num_train_steps', 'log_every_steps',
                   'checkpoint_every_steps', 'sample_every_steps',
-                  'keep_checkpoints', 'd_steps_per_g_step', 'num_samples',
+                  'keep_checkpoints', 'd_steps_per_g_step',
+                  'g_steps_per_d_step', 'num_samples',
                   'steps_per_dispatch')
 # Each component's section and the function that checks it.
 SECTIONS = (models.validate, losses.validate, augment.validate, optim.validate,

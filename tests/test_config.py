@@ -43,6 +43,10 @@ def test_parse_arg_bool():
     ('batch_size', 0, r'config.batch_size=0 is invalid: expected an integer > 0'),
     ('num_train_steps', -1, 'config.num_train_steps'),
     ('d_steps_per_g_step', 0, 'config.d_steps_per_g_step'),
+    ('g_steps_per_d_step', 0, 'config.g_steps_per_d_step'),
+    ('model.latent_distribution', 'gaussian',
+     r"model.latent_distribution='gaussian' is invalid: expected one of "
+     r"\['normal', 'uniform'\]"),
     ('ema_decay', 1.0, r'config.ema_decay=1.0 is invalid'),
     ('loss.name', 'wgan', r"loss.name='wgan' is invalid: expected one of .*"
                           "'hinge'"),
@@ -93,7 +97,27 @@ def test_stacked_mnist_unrolled_setups_follow_pacgan_table3(setup, d_features):
                      ).evals.stacked_mnist == 10
 
 
+def test_stacked_mnist_veegan_setup_follows_pacgan_table2():
+  """The authors' VEEGAN_experiment/{config,model}.py."""
+  config = load_config('stacked_mnist', 'setup=veegan,pack=2')
+  config_lib.validate(config)
+  assert config.model.name == 'tf_dcgan'
+  assert (config.model.g_features, config.model.d_features) == (64, 64)
+  assert config.model.latent_dim == 100
+  assert config.model.latent_distribution == 'uniform'
+  assert config.batch_size == 64 * 2            # 64 packs per side
+  assert config.g_steps_per_d_step == 2 and config.d_steps_per_g_step == 1
+  for side in ('generator', 'discriminator'):
+    optimizer = config.optimizer[side]
+    assert (optimizer.learning_rate, optimizer.b1, optimizer.b2) == (
+        2e-4, 0.5, 0.999)
+  assert config.num_train_steps == 100_000       # 50 epochs of 2,000 batches
+  assert config.dataset.num_examples == 128_000
+  assert config.eval.num_samples == 26_000
+  assert config.evals.stacked_mnist == 100_000
+
+
 def test_stacked_mnist_unknown_setup_is_one_clear_error():
   with pytest.raises(config_lib.ConfigError,
-                     match="setup='veegan' is invalid: expected one of"):
-    load_config('stacked_mnist', 'setup=veegan')
+                     match="setup='veegan2' is invalid: expected one of"):
+    load_config('stacked_mnist', 'setup=veegan2')

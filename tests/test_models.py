@@ -12,7 +12,7 @@ from gan_jax import models
 from gan_jax.models import dcgan
 from gan_jax.models import layers
 from gan_jax.models import mlp
-from gan_jax.models import unrolled_dcgan
+from gan_jax.models import tf_dcgan
 
 
 def dcgan_config(**kw):
@@ -250,7 +250,7 @@ def test_same_transpose_is_the_adjoint_of_the_same_strided_conv(size,
                                                                 channels):
   """<conv(y), x> == <y, T(x)>: the definition of TensorFlow's
   conv2d_transpose(output_shape=size, padding='SAME'), odd sizes included."""
-  layer = unrolled_dcgan.SameTranspose(features=channels, size=size)
+  layer = tf_dcgan.SameTranspose(features=channels, size=size)
   small = -(-size // 2)
   rng = np.random.default_rng(size)
   x = jnp.asarray(rng.standard_normal((2, small, small, 6)), jnp.float32)
@@ -260,7 +260,7 @@ def test_same_transpose_is_the_adjoint_of_the_same_strided_conv(size,
   transposed = layer.apply(variables, x) - bias
   assert transposed.shape == (2, size, size, channels)
   y = jnp.asarray(rng.standard_normal((2, size, size, channels)), jnp.float32)
-  forward = unrolled_dcgan.same_conv(y, kernel)
+  forward = tf_dcgan.same_conv(y, kernel)
   assert forward.shape == x.shape
   np.testing.assert_allclose(float(jnp.vdot(forward, x)),
                              float(jnp.vdot(y, transposed)), rtol=1e-4)
@@ -307,25 +307,77 @@ def test_unrolled_dcgan_refuses_what_it_cannot_build():
     models.build(_unrolled(2), (2,))
 
 
-def test_unrolled_setup_trains_every_layer_offline(tmp_path, mnist_dir):
-  """configs/stacked_mnist.py:setup=unrolled_quarter,pack=2 runs end to end
-  (packed, on MNIST IDX files), and every parameter of both networks moves:
-  gradients reach each layer, the transposed convolutions included."""
+def _tf_dcgan(width=64):
+  return ml_collections.ConfigDict(dict(name='tf_dcgan', latent_dim=100,
+                                        g_features=width, d_features=width))
+
+
+@pytest.mark.parametrize('pack', [1, 2])
+def test_tf_dcgan_parameter_counts_follow_the_layer_table(pack):
+  # From the authors' VEEGAN_experiment/{model,ops}.py (DCGAN-tensorflow;
+  # biases everywhere, BN gamma and beta): G: dense 100 -> 2*2*512, BN(512);
+  # 5x5 transposed convs 512->256->128->64, BN each; 5x5 transposed conv
+  # 64->3.  D: 5x5 convs 3m->64 (no BN), 64->128->256->512 with BN; dense
+  # 2*2*512 -> 1.
+  g_count = (100 * 2048 + 2048 + 2 * 512 + 25 * 512 * 256 + 256 + 2 * 256
+             + 25 * 256 * 128 + 128 + 2 * 128 + 25 * 128 * 64 + 64 + 2 * 64
+             + 25 * 64 * 3 + 3)
+  d_count = (25 * 3 * pack * 64 + 64 + 25 * 64 * 128 + 128 + 2 * 128
+             + 25 * 128 * 256 + 256 + 2 * 256 + 25 * 256 * 512 + 512
+             + 2 * 512 + 2 * 2 * 512 + 1)
+  assert (g_count, d_count) == (4_514_819, 4_310_401 + (pack - 1) * 4_800)
+  g, d = models.build(_tf_dcgan(), (28, 28, 3))
+  g_shapes = jax.eval_shape(lambda: g.init(jax.random.PRNGKey(0),
+                                           jnp.zeros((2, 100))))
+  assert count(g_shapes['params']) == g_count
+  # 2 -> 4 -> 7 -> 14 -> 28: the last transposed conv makes the 3 channels.
+  assert g_shapes['params']['SameTranspose_3']['kernel'].shape == (5, 5, 3, 64)
+  assert 'Conv_0' not in g_shapes['params']
+  d_shapes = jax.eval_shape(lambda: d.init(
+      jax.random.PRNGKey(0), jnp.zeros((2, 28, 28, 3 * pack))))
+  assert count(d_shapes['params']) == d_count
+  assert 'BatchNorm_0' in d_shapes['params'] and (
+      'BatchNorm_3' not in d_shapes['params'])   # no BN on the first layer
+  y = g.apply(jax.tree.map(jnp.zeros_like, g.init(
+      jax.random.PRNGKey(0), jnp.zeros((2, 100)))), jnp.ones((2, 100)),
+              train=False)
+  assert y.shape == (2, 28, 28, 3)
+
+
+def test_tf_dcgan_refuses_what_it_cannot_build():
+  with pytest.raises(config_lib.ConfigError, match='H >= 16'):
+    models.build(_tf_dcgan(), (8, 8, 3))        # four 'SAME' halvings
+  with pytest.raises(config_lib.ConfigError, match='g_features=64'):
+    models.build(_tf_dcgan(0), (28, 28, 3))
+
+
+@pytest.mark.parametrize('setup,overrides,g_kernel,d_kernel', [
+    ('unrolled_quarter', {}, (3, 3, 32, 64), (3, 3, 6, 2)),
+    # VEEGAN's setup at width 8 (the layer table above checks width 64),
+    # with its two G updates per D update and uniform latents.
+    ('veegan', {'model.g_features': 8, 'model.d_features': 8},
+     (5, 5, 32, 64), (5, 5, 6, 8)),
+])
+def test_stacked_mnist_setups_train_every_layer_offline(
+    tmp_path, mnist_dir, setup, overrides, g_kernel, d_kernel):
+  """configs/stacked_mnist.py:setup=...,pack=2 runs end to end (packed, on
+  MNIST IDX files), and every parameter of both networks moves: gradients
+  reach each layer, the transposed convolutions included."""
   from conftest import apply_overrides, load_config, without_monitoring  # pylint: disable=g-import-not-at-top
   from gan_jax.training import experiment as experiment_lib  # pylint: disable=g-import-not-at-top
   from gan_jax.training import loop  # pylint: disable=g-import-not-at-top
   config = without_monitoring(load_config(
-      'stacked_mnist', f'setup=unrolled_quarter,pack=2,steps=2,'
-      f'mnist={mnist_dir}'))
+      'stacked_mnist', f'setup={setup},pack=2,steps=2,mnist={mnist_dir}'))
   config = apply_overrides(config, {'batch_size': 16, 'log_every_steps': 1,
-                                    'dataset.num_examples': 512})
+                                    'dataset.num_examples': 512, **overrides})
   initial = experiment_lib.setup(config).initial_state
   state = loop.train_and_evaluate(config, str(tmp_path / 'w'))
   assert int(state.step) == 2
-  assert state.generator.params['SameTranspose_0']['kernel'].shape == (
-      3, 3, 32, 64)
-  assert state.discriminator.params['Conv_0']['kernel'].shape == (
-      3, 3, 6, 2)                                   # a pack of 2 x RGB
+  assert state.generator.params['SameTranspose_0']['kernel'].shape == g_kernel
+  # a pack of 2 x RGB
+  assert state.discriminator.params['Conv_0']['kernel'].shape == d_kernel
+  assert int(state.generator.opt_state.inner_state[0].count) == (
+      2 * config.g_steps_per_d_step)
   for side in ('generator', 'discriminator'):
     before = jax.tree_util.tree_leaves_with_path(
         getattr(initial, side).params)

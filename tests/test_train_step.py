@@ -35,6 +35,25 @@ def tree_allclose(a, b, atol=1e-6):
              for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
 
 
+def reference_d_update(exp, state, batch):
+  """The step's one D update by plain jax.grad (k = 1): (generator key,
+  generator-loss key, G's batch statistics after its forward pass, D's new
+  parameters and batch statistics)."""
+  # The step's key is split into one key per discriminator update (k = 1).
+  (last_key,) = jax.random.split(jax.random.fold_in(state.rng, state.step), 1)
+  gen_key, d_key, g_key = jax.random.split(last_key, 3)
+  _, d_key = jax.random.split(d_key)   # (discriminator_inputs key, loss key)
+  g, d = state.generator, state.discriminator
+  fake, g_model_state = exp.gan.generate(g.params, g.model_state, batch,
+                                         gen_key)
+  d_grads, (d_model_state, _) = jax.grad(
+      lambda p: exp.gan.discriminator_loss(p, d.model_state, fake, batch,
+                                           d_key), has_aux=True)(d.params)
+  d_updates, _ = exp.d_tx.update(d_grads, d.opt_state, d.params)
+  return (gen_key, g_key, g_model_state,
+          optax.apply_updates(d.params, d_updates), d_model_state)
+
+
 def test_one_step_updates_both_sides_and_both_optimizer_states(experiment):
   state = experiment.initial_state
   new_state, metrics = make_step(experiment)(state, first_batch(experiment))
@@ -59,19 +78,9 @@ def test_generator_update_uses_the_updated_discriminator(experiment):
   exp, state = experiment, experiment.initial_state
   batch = first_batch(exp)
   new_state, _ = make_step(exp)(state, batch)
-
-  # The step's key is split into one key per discriminator update (k = 1).
-  (last_key,) = jax.random.split(jax.random.fold_in(state.rng, state.step), 1)
-  gen_key, d_key, g_key = jax.random.split(last_key, 3)
-  _, d_key = jax.random.split(d_key)   # (discriminator_inputs key, loss key)
-  g, d = state.generator, state.discriminator
-  fake, g_model_state = exp.gan.generate(g.params, g.model_state, batch,
-                                         gen_key)
-  d_grads, (d_model_state, _) = jax.grad(
-      lambda p: exp.gan.discriminator_loss(p, d.model_state, fake, batch,
-                                           d_key), has_aux=True)(d.params)
-  d_updates, _ = exp.d_tx.update(d_grads, d.opt_state, d.params)
-  d_params = optax.apply_updates(d.params, d_updates)
+  gen_key, g_key, g_model_state, d_params, d_model_state = (
+      reference_d_update(exp, state, batch))
+  g = state.generator
 
   def generator_objective(g_params):
     outputs, _ = exp.gan.generate(g_params, g.model_state, batch, gen_key)
@@ -116,6 +125,54 @@ def test_k_discriminator_updates_per_generator_update():
   assert int(new_state.generator.opt_state.inner_state[0].count) == 1
   # The learning-rate schedule of D counts k updates per train step.
   assert int(new_state.discriminator.opt_state.count) == 3
+
+
+def test_n_generator_updates_per_discriminator_update():
+  """g_steps_per_d_step = 2 (DCGAN-tensorflow's "run g_optim twice"): after
+  the D update, two G updates against that D, the second on a fresh forward
+  pass of the updated G from the same latents, each with its loss key."""
+  exp = experiment_lib.setup(tiny_dcgan_config(g_steps_per_d_step=2))
+  state, batch = exp.initial_state, first_batch(exp)
+  new_state, _ = make_step(exp, g_steps_per_d_step=2)(state, batch)
+  assert int(new_state.generator.opt_state.inner_state[0].count) == 2
+  assert int(new_state.discriminator.opt_state.inner_state[0].count) == 1
+
+  gen_key, g_key, g_model_state, d_params, d_model_state = (
+      reference_d_update(exp, state, batch))
+  g = state.generator
+  g_params, g_opt_state = g.params, g.opt_state
+  for i, key in enumerate(jax.random.split(g_key, 2)):
+    if i:   # the second forward pass updates G's batch statistics again
+      _, g_model_state = exp.gan.generate(g_params, g_model_state, batch,
+                                          gen_key)
+
+    def generator_objective(params, key=key):
+      outputs, _ = exp.gan.generate(params, g.model_state, batch, gen_key)
+      return exp.gan.generator_loss(d_params, d_model_state, outputs, batch,
+                                    key)[0]
+    g_grads = jax.grad(generator_objective)(g_params)
+    updates, g_opt_state = exp.g_tx.update(g_grads, g_opt_state, g_params)
+    g_params = optax.apply_updates(g_params, updates)
+  assert tree_allclose(new_state.generator.model_state, g_model_state)
+  assert tree_allclose(new_state.discriminator.params, d_params, atol=1e-5)
+  assert tree_allclose(new_state.generator.params, g_params, atol=1e-5)
+  one_update, _ = make_step(exp)(state, batch)
+  assert not tree_allclose(one_update.generator.params, g_params)
+  # The generator's learning-rate schedule spans its n updates per step.
+  assert int(new_state.generator.opt_state.count) == 2
+
+
+@pytest.mark.parametrize('distribution', ['normal', 'uniform'])
+def test_latent_distribution(distribution):
+  exp = experiment_lib.setup(tiny_dcgan_config(
+      **{'model.latent_distribution': distribution}))
+  z = np.asarray(exp.gan.sample_inputs(jax.random.PRNGKey(0), 4096)['z'])
+  if distribution == 'uniform':     # U(-1, 1): variance 1/3
+    assert z.min() >= -1.0 and z.max() <= 1.0
+    np.testing.assert_allclose(z.var(), 1 / 3, rtol=0.02)
+  else:                             # N(0, I)
+    assert np.abs(z).max() > 3.0
+    np.testing.assert_allclose(z.var(), 1.0, rtol=0.02)
 
 
 def test_step_is_deterministic_and_its_noise_depends_on_the_step(experiment):

@@ -109,8 +109,10 @@ def _momentum(b1):
 
 
 def make_optimizers(config: ml_collections.ConfigDict):
-  """(generator, discriminator) optimizers; D updates k times per step."""
-  return (make_optimizer(config.optimizer.generator, config.num_train_steps),
+  """(generator, discriminator) optimizers; each side's schedule spans its
+  updates (G n times and D k times per step)."""
+  return (make_optimizer(config.optimizer.generator,
+                         config.num_train_steps * config.g_steps_per_d_step),
           make_optimizer(config.optimizer.discriminator,
                          config.num_train_steps * config.d_steps_per_g_step))
 

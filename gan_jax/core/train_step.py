@@ -15,7 +15,11 @@
      DCGAN and Goodfellow et al.'s alternation), differentiated with respect
      to the generated samples and pulled back through the VJP of step 3, so
      the generator's forward pass is not recomputed.
-  6. The generator EMA, when `ema_decay` > 0.
+  6. n - 1 further generator updates (`g_steps_per_d_step = n`), each on a
+     fresh forward pass of the updated generator from the same latents and
+     labels (DCGAN-tensorflow's "run g_optim twice", which PacGAN's Stacked
+     MNIST code of VEEGAN's setup keeps).
+  7. The generator EMA after each generator update, when `ema_decay` > 0.
 
 The variant (see `gan_jax.variants.base`) supplies the networks and the two
 objectives; the state is `gan_jax.core.state.GANState`.
@@ -56,7 +60,8 @@ def scan(f, init, xs):
 
 def make_train_step(gan, g_tx: optax.GradientTransformation,
                     d_tx: optax.GradientTransformation, *,
-                    d_steps_per_g_step: int = 1, ema_decay: float = 0.0
+                    d_steps_per_g_step: int = 1, g_steps_per_d_step: int = 1,
+                    ema_decay: float = 0.0
                     ) -> Callable[[GANState, dict], tuple[GANState, Metrics]]:
   """Builds the train step (not jitted: the caller jits, vmaps or shards it).
 
@@ -67,13 +72,16 @@ def make_train_step(gan, g_tx: optax.GradientTransformation,
     d_steps_per_g_step: k discriminator updates per generator update. The
       batch passed to the step holds k minibatches along its leading axis
       (batch size k * B), one per discriminator update.
+    g_steps_per_d_step: n generator updates after the step's last
+      discriminator update, all on the same minibatch and latents.
     ema_decay: decay of the generator EMA; 0 disables it.
 
   Returns:
     `train_step(state, batch) -> (new_state, metrics)`, pure. The metrics of
-    the discriminator are those of its last (k-th) update.
+    the discriminator are those of its last (k-th) update, those of the
+    generator of its last (n-th).
   """
-  k = d_steps_per_g_step
+  k, n = d_steps_per_g_step, g_steps_per_d_step
 
   def discriminator_update(d: NetworkState, outputs, batch, key):
     def loss_fn(params):
@@ -121,32 +129,38 @@ def make_train_step(gan, g_tx: optax.GradientTransformation,
 
     minibatch = jax.tree.map(lambda x: x[-1], minibatches)
     gen_key, d_key, g_key = jax.random.split(last_key, 3)
-    g_model_state_in = g_model_state
 
-    def generate(params):
-      return gan.generate(params, g_model_state_in, minibatch, gen_key)
+    def generate_from(model_state):
+      return lambda params: gan.generate(params, model_state, minibatch,
+                                         gen_key)
 
-    outputs, generator_vjp, g_model_state = jax.vjp(generate, g.params,
-                                                    has_aux=True)
+    outputs, generator_vjp, g_model_state = jax.vjp(
+        generate_from(g_model_state), g.params, has_aux=True)
     d, variant_state, d_metrics = d_update_on(d, variant_state, outputs,
                                               minibatch, d_key)
 
-    # The generator sees the discriminator after this step's update.
-    def g_loss_fn(outputs):
-      return gan.generator_loss(d.params, d.model_state, outputs, minibatch,
-                                g_key)
-
-    (g_loss, g_metrics), output_grads = jax.value_and_grad(
-        g_loss_fn, has_aux=True, allow_int=True)(outputs)
-    (g_grads,) = generator_vjp(output_grads)
-    updates, g_opt_state = g_tx.update(g_grads, g.opt_state, g.params)
-    g = NetworkState(params=optax.apply_updates(g.params, updates),
-                     model_state=g_model_state, opt_state=g_opt_state)
-
     ema_params = state.ema_params
-    if is_enabled(ema_decay):
-      ema_params = optax.incremental_update(g.params, ema_params,
-                                            step_size=1.0 - ema_decay)
+    g_keys = [g_key] if n == 1 else list(jax.random.split(g_key, n))
+    for i, key in enumerate(g_keys):
+      if i:  # a fresh forward pass of the updated G, same latents and labels
+        outputs, generator_vjp, g_model_state = jax.vjp(
+            generate_from(g_model_state), g.params, has_aux=True)
+
+      # The generator sees the discriminator after this step's update.
+      def g_loss_fn(outputs, key=key):
+        return gan.generator_loss(d.params, d.model_state, outputs, minibatch,
+                                  key)
+
+      (g_loss, g_metrics), output_grads = jax.value_and_grad(
+          g_loss_fn, has_aux=True, allow_int=True)(outputs)
+      (g_grads,) = generator_vjp(output_grads)
+      updates, g_opt_state = g_tx.update(g_grads, g.opt_state, g.params)
+      g = NetworkState(params=optax.apply_updates(g.params, updates),
+                       model_state=g_model_state, opt_state=g_opt_state)
+      if is_enabled(ema_decay):
+        ema_params = optax.incremental_update(g.params, ema_params,
+                                              step_size=1.0 - ema_decay)
+
     metrics = {**d_metrics, **g_metrics, 'g_loss': g_loss,
                'g_grad_norm': optax.global_norm(g_grads),
                'g_learning_rate': optim.learning_rate(g.opt_state),
@@ -157,6 +171,15 @@ def make_train_step(gan, g_tx: optax.GradientTransformation,
     return new_state, metrics
 
   return train_step
+
+
+def make_train_step_for(gan, g_tx: optax.GradientTransformation,
+                        d_tx: optax.GradientTransformation, config):
+  """`make_train_step` with the update counts and EMA of a run's config."""
+  return make_train_step(gan, g_tx, d_tx,
+                         d_steps_per_g_step=config.d_steps_per_g_step,
+                         g_steps_per_d_step=config.g_steps_per_d_step,
+                         ema_decay=config.ema_decay)
 
 
 def scan_steps(train_step: Callable[[GANState, dict],

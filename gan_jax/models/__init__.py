@@ -31,11 +31,17 @@ for _module in pkgutil.iter_modules(__path__):
   importlib.import_module(f'{__name__}.{_module.name}')
 
 
+LATENT_DISTRIBUTIONS = ('normal', 'uniform')
+
+
 def model_config() -> ml_collections.ConfigDict:
   """`config.model`: the fields every model has."""
   return ml_collections.ConfigDict(dict(
       name='dcgan',            # a registered model, see MODELS
       latent_dim=100,
+      # The latents' distribution: 'normal' N(0, I), or 'uniform' U(-1, 1)^d
+      # (the DCGAN paper's and DCGAN-tensorflow's).
+      latent_distribution='normal',
       conditional=False,       # class-conditional G and D (needs labels)
       # PacGAN (Lin et al. 2018): D scores this many samples jointly; 1 = off.
       pack=1,
@@ -56,6 +62,9 @@ def validate(config: ml_collections.ConfigDict) -> None:
         f'one of {sorted(MODELS)}')
   check(model.latent_dim > 0, 'model.latent_dim', model.latent_dim,
         'an integer > 0')
+  check(model.latent_distribution in LATENT_DISTRIBUTIONS,
+        'model.latent_distribution', model.latent_distribution,
+        f'one of {list(LATENT_DISTRIBUTIONS)}')
   check(model.pack >= 1 and config.batch_size % model.pack == 0,
         'model.pack', model.pack,
         f'an integer >= 1 that divides batch_size={config.batch_size}')

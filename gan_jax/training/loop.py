@@ -211,10 +211,8 @@ class _Program:
       shape = experiment.dataset.example_shape
       step_fn = population.train_step(shape, experiment.dataset.num_classes)
     else:
-      step_fn = train_step_lib.make_train_step(
-          experiment.gan, experiment.g_tx, experiment.d_tx,
-          d_steps_per_g_step=config.d_steps_per_g_step,
-          ema_decay=config.ema_decay)
+      step_fn = train_step_lib.make_train_step_for(
+          experiment.gan, experiment.g_tx, experiment.d_tx, config)
     # n train steps per dispatch (config.steps_per_dispatch) in one lax.scan.
     self._multi_step = jax.jit(
         train_step_lib.scan_steps(step_fn), donate_argnums=0,

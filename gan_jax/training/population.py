@@ -110,9 +110,8 @@ class Population:
     """`step(states, batches)`: the shared train step, vmapped over members."""
     def one(values, state, batch):
       config, gan, g_tx, d_tx = self._build(values, data_shape, num_classes)
-      return train_step_lib.make_train_step(
-          gan, g_tx, d_tx, d_steps_per_g_step=config.d_steps_per_g_step,
-          ema_decay=config.ema_decay)(state, batch)
+      return train_step_lib.make_train_step_for(gan, g_tx, d_tx, config)(
+          state, batch)
     values = self.values
     return lambda states, batches: jax.vmap(one)(values, states, batches)
 

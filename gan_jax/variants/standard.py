@@ -62,7 +62,8 @@ class StandardGAN(Variant):
   def __init__(self, generator: nn.Module, discriminator: nn.Module,
                gan_loss: losses.GANLoss, loss_config: ml_collections.ConfigDict,
                latent_dim: int, num_classes: int = 0, pack: int = 1,
-               augment_policy: tuple[str, ...] = ()):
+               augment_policy: tuple[str, ...] = (),
+               latent_distribution: str = 'normal'):
     self.generator = generator
     self.discriminator = discriminator
     self.gan_loss = gan_loss
@@ -71,6 +72,7 @@ class StandardGAN(Variant):
     self.num_classes = num_classes     # 0: unconditional
     self.pack = pack                   # PacGAN: D scores `pack` samples jointly
     self.augment = augment_policy      # DiffAugment operations (empty: off)
+    self.latent_distribution = latent_distribution   # 'normal' | 'uniform'
 
   # --- construction -----------------------------------------------------------
 
@@ -105,7 +107,8 @@ class StandardGAN(Variant):
                                             num_classes)
     return cls(generator, discriminator, losses.GAN_LOSSES[config.loss.name],
                config.loss, config.model.latent_dim, num_classes,
-               config.model.pack, policy)
+               config.model.pack, policy,
+               config.model.latent_distribution)
 
   def init(self, key: jax.Array, batch: dict) -> tuple[dict, dict]:
     g_key, d_key = jax.random.split(key)
@@ -119,7 +122,10 @@ class StandardGAN(Variant):
   # --- the step ---------------------------------------------------------------
 
   def _latents(self, key: jax.Array, num: int) -> jax.Array:
-    return jax.random.normal(key, (num, self.latent_dim), jnp.float32)
+    shape = (num, self.latent_dim)
+    if self.latent_distribution == 'uniform':
+      return jax.random.uniform(key, shape, jnp.float32, -1.0, 1.0)
+    return jax.random.normal(key, shape, jnp.float32)
 
   def _labels(self, examples: dict):
     return examples['label'] if self.num_classes else None
