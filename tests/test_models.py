@@ -266,6 +266,54 @@ def test_same_transpose_is_the_adjoint_of_the_same_strided_conv(size,
                              float(jnp.vdot(y, transposed)), rtol=1e-4)
 
 
+@pytest.mark.parametrize('size,kernel,stride,padding', [
+    (4, 5, 2, 'SAME'),          # kernel larger than the input (XLA:CPU's slow case)
+    (7, 5, 2, 'SAME'), (14, 3, 2, 'SAME'), (9, 3, 1, 'SAME'),
+    (8, 4, 2, ((1, 1), (1, 1))), (6, 3, 1, 'VALID'),
+])
+def test_patch_conv_equals_xla_convolution(size, kernel, stride, padding):
+  """Values, both gradients and the transpose of `layers.patch_conv` equal
+  those of lax.conv_general_dilated (NHWC x HWIO)."""
+  rng = np.random.default_rng(size * kernel)
+  x = jnp.asarray(rng.standard_normal((2, size, size, 5)), jnp.float32)
+  w = jnp.asarray(rng.standard_normal((kernel, kernel, 5, 6)), jnp.float32)
+  dims = ('NHWC', 'HWIO', 'NHWC')
+  def convs(x, w):
+    return [f(x, w, (stride, stride), padding, dimension_numbers=dims)
+            for f in (jax.lax.conv_general_dilated, layers.patch_conv)]
+  xla, patches = convs(x, w)
+  np.testing.assert_allclose(patches, xla, rtol=1e-4, atol=1e-4)
+  for argnum in (0, 1):
+    grads = [jax.grad(lambda x, w, i=i: jnp.sum(jnp.sin(convs(x, w)[i])),
+                      argnums=argnum)(x, w) for i in (0, 1)]
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-4, atol=1e-4)
+  cotangent = jnp.asarray(rng.standard_normal(xla.shape), jnp.float32)
+  transposes = [jax.linear_transpose(lambda x, i=i: convs(x, w)[i], x)(
+      cotangent)[0] for i in (0, 1)]
+  np.testing.assert_allclose(transposes[1], transposes[0], rtol=1e-4,
+                             atol=1e-4)
+
+
+def test_tf_dcgan_uses_patch_convolutions_on_cpu_only_for_5x5():
+  """The CPU choice measured by experiments/tf_dcgan_benchmark.py, and the
+  layers built with it compute what XLA's convolution computes."""
+  g, d = models.build(_tf_dcgan(8), (28, 28, 3))
+  unrolled_g, _ = models.build(_unrolled(2), (28, 28, 3))
+  on_cpu = jax.default_backend() == 'cpu'
+  assert (g.conv_method, d.conv_method) == (('patches',) * 2 if on_cpu
+                                            else ('xla',) * 2)
+  assert unrolled_g.conv_method == 'xla'
+  z = jax.random.uniform(jax.random.PRNGKey(1), (3, 100), minval=-1.0)
+  x = jax.random.normal(jax.random.PRNGKey(2), (3, 28, 28, 3))
+  for network, inputs in ((g, z), (d, x),
+                          (d.clone(spectral_norm=True), x)):
+    variables = network.init(jax.random.PRNGKey(0), inputs, train=False)
+    outputs = [network.clone(conv_method=m).apply(variables, inputs,
+                                                  train=False)
+               for m in ('xla', 'patches')]
+    np.testing.assert_allclose(outputs[1], outputs[0], rtol=1e-4, atol=1e-5)
+
+
 def _unrolled(d_features):
   return ml_collections.ConfigDict(dict(name='unrolled_dcgan', latent_dim=256,
                                         g_features=8, d_features=d_features))

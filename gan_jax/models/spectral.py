@@ -23,7 +23,7 @@ and v, the same estimate, differentiable in W; with `update=False`
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import flax.linen as nn
 import jax
@@ -126,6 +126,7 @@ class SpectralConv(_SpectralLinear):
   kernel_size: Sequence[int] = (3, 3)
   strides: Sequence[int] = (1, 1)
   padding: Any = 'SAME'
+  conv_general_dilated: Callable = jax.lax.conv_general_dilated
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
@@ -134,7 +135,7 @@ class SpectralConv(_SpectralLinear):
     dtype = self.dtype or x.dtype
     padding = (self.padding if isinstance(self.padding, str)
                else tuple(tuple(p) for p in self.padding))
-    y = jax.lax.conv_general_dilated(
+    y = self.conv_general_dilated(
         x.astype(dtype), kernel.astype(dtype), tuple(self.strides), padding,
         dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
     return self._bias(y)
