@@ -1,5 +1,7 @@
 """Model output shapes, DCGAN fidelity, and the exact sub-pixel upsampling."""
 
+import functools
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -307,9 +309,10 @@ def test_tf_dcgan_uses_patch_convolutions_on_cpu_only_for_5x5():
   x = jax.random.normal(jax.random.PRNGKey(2), (3, 28, 28, 3))
   for network, inputs in ((g, z), (d, x),
                           (d.clone(spectral_norm=True), x)):
-    variables = network.init(jax.random.PRNGKey(0), inputs, train=False)
-    outputs = [network.clone(conv_method=m).apply(variables, inputs,
-                                                  train=False)
+    variables = jax.jit(functools.partial(network.init, train=False))(
+        jax.random.PRNGKey(0), inputs)
+    outputs = [jax.jit(functools.partial(network.clone(conv_method=m).apply,
+                                         train=False))(variables, inputs)
                for m in ('xla', 'patches')]
     np.testing.assert_allclose(outputs[1], outputs[0], rtol=1e-4, atol=1e-5)
 
@@ -375,8 +378,8 @@ def test_tf_dcgan_parameter_counts_follow_the_layer_table(pack):
              + 2 * 512 + 2 * 2 * 512 + 1)
   assert (g_count, d_count) == (4_514_819, 4_310_401 + (pack - 1) * 4_800)
   g, d = models.build(_tf_dcgan(), (28, 28, 3))
-  g_shapes = jax.eval_shape(lambda: g.init(jax.random.PRNGKey(0),
-                                           jnp.zeros((2, 100))))
+  z = jnp.zeros((2, 100))
+  g_shapes = jax.eval_shape(lambda: g.init(jax.random.PRNGKey(0), z))
   assert count(g_shapes['params']) == g_count
   # 2 -> 4 -> 7 -> 14 -> 28: the last transposed conv makes the 3 channels.
   assert g_shapes['params']['SameTranspose_3']['kernel'].shape == (5, 5, 3, 64)
@@ -386,9 +389,8 @@ def test_tf_dcgan_parameter_counts_follow_the_layer_table(pack):
   assert count(d_shapes['params']) == d_count
   assert 'BatchNorm_0' in d_shapes['params'] and (
       'BatchNorm_3' not in d_shapes['params'])   # no BN on the first layer
-  y = g.apply(jax.tree.map(jnp.zeros_like, g.init(
-      jax.random.PRNGKey(0), jnp.zeros((2, 100)))), jnp.ones((2, 100)),
-              train=False)
+  y = jax.eval_shape(lambda: g.apply(g.init(jax.random.PRNGKey(0), z), z,
+                                     train=False))
   assert y.shape == (2, 28, 28, 3)
 
 
