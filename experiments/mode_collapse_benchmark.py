@@ -52,6 +52,8 @@ flags.DEFINE_string('mnist', '../shared/data/mnist',
                     'MNIST IDX directory (Stacked MNIST rows).')
 flags.DEFINE_string('out', 'experiments/results/mode_collapse.json',
                     'Results file (rows are appended).')
+flags.DEFINE_bool('table', False, 'Print the rows of --out as a markdown '
+                  'table (mean ± standard error) and train nothing.')
 
 PUBLISHED = {   # Lin et al. 2018, Table 1: modes, high quality %, reverse KL
     'ring_gan': (6.3, 98.2, 0.45), 'ring_pacgan2': (7.9, 95.6, 0.07),
@@ -153,12 +155,40 @@ def mean_and_error(values) -> tuple[float, float]:
   return float(values.mean()), float(error)
 
 
+_2D = (('modes_pacgan', 1, '{:.1f}'), ('high_quality', 100, '{:.1f}%'),
+       ('reverse_kl_pacgan', 1, '{:.2f}'), ('modes', 1, '{:.1f}'))
+_STACKED = (('stacked_modes', 1, '{:.1f}'), ('stacked_kl', 1, '{:.2f}'))
+
+
+def table(record: dict) -> str:
+  """Markdown: one line per row of the results file, mean ± standard error
+  over its seeds, beside the published mean."""
+  lines = ['| row | seeds | steps (of the protocol) | gan_jax | published | '
+           'wall time, machine, date |', '| --- | ---: | --- | --- | --- | --- |']
+  for row in record['rows']:
+    columns = _STACKED if row['row'].startswith('stacked_') else _2D
+    cells = []
+    for key, scale, fmt in columns:
+      mean, error = mean_and_error([s[key] * scale for s in row['per_seed']])
+      cells.append(f'{key} {fmt.format(mean)} ± {fmt.format(error)}')
+    published = row.get('published')
+    lines.append(
+        f"| {row['row']} | {len(row['seeds'])} | {row['steps']:,} "
+        f"({row['protocol_fraction']:.1%}) | {'<br>'.join(cells)} | "
+        f"{published or '—'} | {row['wall_seconds'] / 60:.0f} min, "
+        f"{row['machine']}, {row['date']} |")
+  return '\n'.join(lines)
+
+
 def main(argv):
   del argv
   record = {'rows': []}
   if os.path.exists(FLAGS.out):
     with open(FLAGS.out) as f:
       record = json.load(f)
+  if FLAGS.table:
+    print(table(record))
+    return
   unknown = [row for row in FLAGS.rows
              if row not in PUBLISHED and row not in BEST]
   if unknown:
