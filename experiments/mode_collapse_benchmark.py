@@ -27,6 +27,7 @@ time and machine; `--steps` below the protocol's is a shortened protocol,
 recorded with the row (`protocol_fraction`).
 """
 
+import contextlib
 import json
 import os
 import sys
@@ -52,6 +53,9 @@ flags.DEFINE_string('mnist', '../shared/data/mnist',
                     'MNIST IDX directory (Stacked MNIST rows).')
 flags.DEFINE_string('out', 'experiments/results/mode_collapse.json',
                     'Results file (rows are appended).')
+flags.DEFINE_string('workdir', '', 'Keep each row\'s runs (checkpoints, '
+                    'samples, TensorBoard) in <workdir>/<row>; default: a '
+                    'temporary directory, removed after the row.')
 flags.DEFINE_bool('table', False, 'Print the rows of --out as a markdown '
                   'table (mean ± standard error) and train nothing.')
 
@@ -119,7 +123,9 @@ def run_row(row: str, seeds: list[int]) -> dict:
   configs = [row_config(row, seed) for seed in seeds]
   names = [f'seed={seed}' for seed in seeds]
   start = time.perf_counter()
-  with tempfile.TemporaryDirectory() as workdir:
+  with contextlib.ExitStack() as stack:
+    workdir = (os.path.join(FLAGS.workdir, row) if FLAGS.workdir else
+               stack.enter_context(tempfile.TemporaryDirectory()))
     loop.train_population(configs, names, workdir)
     finals = []
     for name in names:
