@@ -1,10 +1,12 @@
 """What the benchmark scripts share: the DCGAN config and the results file."""
 
+import contextlib
 import datetime
 import json
 import os
 import platform
 import sys
+import tempfile
 
 import jax
 
@@ -169,6 +171,23 @@ def provenance() -> dict:
               f'{jax.default_backend()}',
               jax=jax.__version__, date=datetime.date.today().isoformat(),
               command=' '.join(['python'] + sys.argv))
+
+
+def population_evals(configs, names, workdir: str = '') -> list[dict]:
+  """Trains `configs` as one population (members `names`) and returns each
+  member's final `eval/*` metrics, prefix dropped. `workdir` keeps the runs;
+  '' trains in a temporary directory, removed afterwards."""
+  from gan_jax.training import loop  # pylint: disable=g-import-not-at-top
+  with contextlib.ExitStack() as stack:
+    workdir = workdir or stack.enter_context(tempfile.TemporaryDirectory())
+    loop.train_population(configs, names, workdir)
+    finals = []
+    for name in names:
+      with open(os.path.join(workdir, 'members', name,
+                             'final_metrics.json')) as f:
+        finals.append({k[len('eval/'):]: v for k, v in json.load(f).items()
+                       if k.startswith('eval/')})
+  return finals
 
 
 def write_json(path: str, record: dict) -> None:

@@ -27,11 +27,9 @@ time and machine; `--steps` below the protocol's is a shortened protocol,
 recorded with the row (`protocol_fraction`).
 """
 
-import contextlib
 import json
 import os
 import sys
-import tempfile
 import time
 
 from absl import app
@@ -41,7 +39,6 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests'))
 import common  # pylint: disable=wrong-import-position
 from conftest import apply_overrides, load_config  # pylint: disable=wrong-import-position
-from gan_jax.training import loop  # pylint: disable=wrong-import-position
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list('rows', ['ring_gan', 'ring_pacgan2', 'grid_gan',
@@ -123,22 +120,14 @@ def run_row(row: str, seeds: list[int]) -> dict:
   configs = [row_config(row, seed) for seed in seeds]
   names = [f'seed={seed}' for seed in seeds]
   start = time.perf_counter()
-  with contextlib.ExitStack() as stack:
-    workdir = (os.path.join(FLAGS.workdir, row) if FLAGS.workdir else
-               stack.enter_context(tempfile.TemporaryDirectory()))
-    loop.train_population(configs, names, workdir)
-    finals = []
-    for name in names:
-      with open(os.path.join(workdir, 'members', name,
-                             'final_metrics.json')) as f:
-        finals.append(json.load(f))
+  finals = common.population_evals(
+      configs, names, FLAGS.workdir and os.path.join(FLAGS.workdir, row))
   seconds = time.perf_counter() - start
   steps, protocol = row_steps(row)
   return dict(row=row, seeds=seeds, steps=steps,
               protocol_fraction=steps / protocol,
               wall_seconds=round(seconds, 1),
-              per_seed=[{k[5:]: v for k, v in f.items()
-                         if k.startswith('eval/')} for f in finals],
+              per_seed=finals,
               published=PUBLISHED.get(row), target=target_verdict(row, finals))
 
 
@@ -147,7 +136,7 @@ def target_verdict(row: str, finals: list[dict]) -> dict | None:
   if row not in BEST:
     return None
   modes, quality, kl = BEST[row][3]
-  mean = {key: float(np.mean([f[f'eval/{key}'] for f in finals]))
+  mean = {key: float(np.mean([f[key] for f in finals]))
           for key in ('modes_pacgan', 'high_quality', 'reverse_kl_pacgan')}
   return dict(modes_pacgan=modes, high_quality=quality, reverse_kl_pacgan=kl,
               met=bool(mean['modes_pacgan'] >= modes

@@ -9,10 +9,8 @@ parameters sample), so `ema_decay=0.999` against `0` at one seed separates
 member's final mode-coverage metrics and appends them to --out.
 """
 
-import json
 import os
 import sys
-import tempfile
 import time
 
 from absl import app
@@ -21,7 +19,6 @@ from absl import flags
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests'))
 import common  # pylint: disable=wrong-import-position
 from conftest import apply_overrides, load_config  # pylint: disable=wrong-import-position
-from gan_jax.training import loop  # pylint: disable=wrong-import-position
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list('seeds', ['7', '0'], 'Seeds.')
@@ -41,15 +38,9 @@ def main(argv):
           'health.enabled': False}))
       names.append(f'seed={seed},ema_decay={decay}')
   start = time.perf_counter()
-  members = {}
-  with tempfile.TemporaryDirectory() as workdir:
-    loop.train_population(configs, names, workdir)
-    for name in names:
-      with open(os.path.join(workdir, 'members', name,
-                             'final_metrics.json')) as f:
-        members[name] = {k[5:]: v for k, v in json.load(f).items()
-                         if k.startswith('eval/')}
-      print(name, members[name], flush=True)
+  members = dict(zip(names, common.population_evals(configs, names)))
+  for name, metrics in members.items():
+    print(name, metrics, flush=True)
   record = dict(members=members, wall_seconds=round(
       time.perf_counter() - start, 1), **common.provenance())
   common.write_json(FLAGS.out, record)

@@ -9,7 +9,8 @@ the whole jitted train step with every convolution of both networks computed
 by XLA's convolution ('xla'), as strided slices and one einsum ('patches'),
 or as patches only where the kernel is larger than the input
 ('small_input', tried here only), from the same state on the same batch, and
-the largest difference of the updated parameters from XLA's. Writes
+the largest difference of the updated parameters from XLA's; and the one
+layer behind XLA's slow case alone. Writes
 experiments/results/tf_dcgan_<backend>.json.
 """
 
@@ -19,6 +20,7 @@ from absl import app
 from absl import flags
 import common  # experiments/common.py: puts the repo on sys.path
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from gan_jax.core import train_step as train_step_lib  # pylint: disable=g-bad-import-order
@@ -53,15 +55,41 @@ def step_seconds(exp, method: str):
   batch = next(batching.batches(exp.dataset, exp.step_batch_size, 0))
   step = jax.jit(train_step_lib.make_train_step_for(gan, exp.g_tx, exp.d_tx,
                                                     exp.config))
-  compiled = step.lower(exp.initial_state, batch).compile()
-  first, _ = compiled(exp.initial_state, batch)
-  jax.block_until_ready(first)
+  first, _ = step(exp.initial_state, batch)
+  return best_seconds(step, exp.initial_state, batch), first
+
+
+def best_seconds(fn, *args) -> float:
+  """Best of --repeats timed calls of the jitted `fn`, after one warm-up."""
+  jax.block_until_ready(fn(*args))
   best = float('inf')
   for _ in range(FLAGS.repeats):
     start = time.perf_counter()
-    jax.block_until_ready(compiled(exp.initial_state, batch))
+    jax.block_until_ready(fn(*args))
     best = min(best, time.perf_counter() - start)
-  return best, first
+  return best
+
+
+def layer_row() -> dict:
+  """The one layer behind the slowdown: D's last convolution in the VEEGAN
+  setup (5 x 5, stride 2, 'SAME', 64 images of 4 x 4 x 256 -> 512), forward
+  and both gradients, XLA against patches; and XLA with a 4 x 4 kernel,
+  which does not exceed the input."""
+  keys = jax.random.split(jax.random.PRNGKey(0), 3)
+  x = jax.random.normal(keys[0], (64, 4, 4, 256))
+  seconds = {}
+  for name, method, size in (('xla', 'xla', 5), ('patches', 'patches', 5),
+                             ('xla, 4 x 4 kernel', 'xla', 4)):
+    kernel = 0.02 * jax.random.normal(keys[1], (size, size, 256, 512))
+    conv = lambda x, k, method=method: layers.CONV_FUNCTIONS[method](
+        x, k, (2, 2), 'SAME', dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+    seconds[name] = dict(
+        forward=best_seconds(jax.jit(conv), x, kernel),
+        gradients=best_seconds(jax.jit(jax.grad(
+            lambda x, k, conv=conv: jnp.sum(conv(x, k) ** 2), (0, 1))),
+                               x, kernel))
+  return dict(layer='5x5 stride-2 SAME conv, (64, 4, 4, 256) -> 512',
+              seconds=seconds)
 
 
 def max_difference(a, b) -> float:
@@ -94,8 +122,10 @@ def main(argv):
                    for m in METHODS})
     print(row, flush=True)
     rows.append(row)
-  common.write_results('tf_dcgan', FLAGS,
-                       ['repeats'], rows)
+  layer = layer_row()
+  print(layer, flush=True)
+  common.write_results('tf_dcgan', FLAGS, ['repeats'],
+                       dict(layer=layer, train_steps=rows))
 
 
 if __name__ == '__main__':

@@ -38,9 +38,10 @@ transposes of those convolutions (TensorFlow's `conv2d_transpose` with an
 explicit output size), so G goes 4 -> 7 -> 14 -> 28 as in the originals.
 Packing (PacGAN) concatenates samples along channels, as the originals do.
 On CPU the 5 x 5 networks compute their convolutions as `layers.patch_conv`
-(same values, 14x faster there); elsewhere XLA's convolution.
+(same values, 16x faster there); elsewhere XLA's convolution.
 """
 
+import dataclasses
 import functools
 import math
 
@@ -183,25 +184,38 @@ class TFDiscriminator(nn.Module):
     return logits[:, 0].astype(jnp.float32)
 
 
-# name -> (G's and D's fixed architecture, smallest image side, the
-# original's widths for the error message, the faster convolution on CPU as
-# measured by experiments/tf_dcgan_benchmark.py: XLA's for the 3 x 3
-# networks, `layers.patch_conv` for the 5 x 5 ones, 14x faster there)
-_FAMILY = {
-    'unrolled_dcgan': (dict(halvings=3, kernel_size=3, output_conv=True),
-                       dict(num_layers=3, kernel_size=3, first_norm=True,
-                            negative_slope=0.3), 8,
-                       'Unrolled GAN: g_features=8; d_features=2 for '
-                       'D = 1/4 G, 4 for D = 1/2 G', 'xla'),
-    'tf_dcgan': (dict(halvings=4, kernel_size=5, output_conv=False),
-                 dict(num_layers=4, kernel_size=5, first_norm=False,
-                      negative_slope=0.2), 16,
-                 'DCGAN-tensorflow: g_features=64, d_features=64', 'patches'),
+@dataclasses.dataclass(frozen=True)
+class _Family:
+  """One registered network: its fixed architecture and what it needs."""
+  generator: dict          # TFGenerator fields
+  discriminator: dict      # TFDiscriminator fields
+  min_size: int            # smallest image side its 'SAME' halvings allow
+  widths: str              # the original's widths, for error messages
+  # The faster convolution on CPU, measured by experiments/tf_dcgan_
+  # benchmark.py: XLA's for the 3 x 3 networks, `layers.patch_conv` for the
+  # 5 x 5 ones (16x faster there).
+  cpu_conv: str
+
+
+_FAMILIES = {
+    'unrolled_dcgan': _Family(
+        generator=dict(halvings=3, kernel_size=3, output_conv=True),
+        discriminator=dict(num_layers=3, kernel_size=3, first_norm=True,
+                           negative_slope=0.3),
+        min_size=8, widths='Unrolled GAN: g_features=8; d_features=2 for '
+        'D = 1/4 G, 4 for D = 1/2 G', cpu_conv='xla'),
+    'tf_dcgan': _Family(
+        generator=dict(halvings=4, kernel_size=5, output_conv=False),
+        discriminator=dict(num_layers=4, kernel_size=5, first_norm=False,
+                           negative_slope=0.2),
+        min_size=16, widths='DCGAN-tensorflow: g_features=64, d_features=64',
+        cpu_conv='patches'),
 }
 
 
 def _builder(name: str):
-  g_arch, d_arch, min_size, widths, cpu_method = _FAMILY[name]
+  family = _FAMILIES[name]
+  min_size = family.min_size
 
   def build(config: ml_collections.ConfigDict, data_shape: tuple[int, ...],
             num_classes: int = 0):
@@ -223,17 +237,19 @@ def _builder(name: str):
       if config.get(field, 0) <= 0:
         raise ConfigError(
             f'config.model.{field}={config.get(field)!r} is invalid for the '
-            f'{name} model: expected an integer > 0 ({widths})')
+            f'{name} model: expected an integer > 0 ({family.widths})')
     dtype = layers.compute_dtype(config)
-    method = cpu_method if jax.default_backend() == 'cpu' else 'xla'
+    method = family.cpu_conv if jax.default_backend() == 'cpu' else 'xla'
     return (TFGenerator(output_shape=data_shape, features=config.g_features,
-                        conv_method=method, dtype=dtype, **g_arch),
+                        conv_method=method, dtype=dtype,
+                        **family.generator),
             TFDiscriminator(features=config.d_features,
                             spectral_norm=config.get('d_spectral_norm', False),
-                            conv_method=method, dtype=dtype, **d_arch))
+                            conv_method=method, dtype=dtype,
+                            **family.discriminator))
 
   return build
 
 
-for _name in _FAMILY:
+for _name in _FAMILIES:
   registry.register(_name)(_builder(_name))
