@@ -164,8 +164,13 @@ def table(record: dict) -> str:
     columns = _STACKED if row['row'].startswith('stacked_') else _2D
     cells = []
     for key, scale, fmt in columns:
-      mean, error = mean_and_error([s[key] * scale for s in row['per_seed']])
-      cells.append(f'{key} {fmt.format(mean)} ± {fmt.format(error)}')
+      values = np.array([s[key] * scale for s in row['per_seed']], float)
+      finite = values[np.isfinite(values)]
+      mean, error = mean_and_error(finite) if finite.size else (np.inf, 0)
+      cell = f'{key} {fmt.format(mean)} ± {fmt.format(error)}'
+      if finite.size < values.size:   # a reverse KL with no high-quality sample
+        cell += f' ({finite.size} of {values.size} seeds finite)'
+      cells.append(cell)
     published = row.get('published')
     lines.append(
         f"| {row['row']} | {len(row['seeds'])} | {row['steps']:,} "
