@@ -39,6 +39,8 @@ flags.DEFINE_list('ema_decays', ['0.999'], 'Generator EMA decays.')
 flags.DEFINE_integer('steps', 8000, 'Train steps.')
 flags.DEFINE_string('out', 'experiments/results/ring_best_search.json',
                     'Results file.')
+flags.DEFINE_string('workdir', '', 'Keep each schedule\'s runs in '
+                    '<workdir>/<schedule>; default: temporary directories.')
 
 TARGET = dict(modes_pacgan=8, high_quality=0.98, reverse_kl_pacgan=0.02)
 
@@ -75,7 +77,8 @@ def main(argv):
     configs = [member_config(schedule, *point) for point in grid]
     names = [f'schedule={schedule},r1={r1},ema={d},seed={s}'
              for r1, d, s in grid]
-    finals = common.population_evals(configs, names)
+    finals = common.population_evals(
+        configs, names, FLAGS.workdir and os.path.join(FLAGS.workdir, schedule))
     members.update(zip(names, finals))
     for r1, decay in itertools.product(
         [float(r) for r in FLAGS.r1_weights],
