@@ -9,6 +9,7 @@ import sys
 import tempfile
 
 import jax
+import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
@@ -171,6 +172,22 @@ def provenance() -> dict:
               f'{jax.default_backend()}',
               jax=jax.__version__, date=datetime.date.today().isoformat(),
               command=' '.join(['python'] + sys.argv))
+
+
+# Issue 14's target on the ring of 8 Gaussians (PacGAN's metric): at least
+# these modes and high-quality fraction, at most this reverse KL.
+RING_TARGET = {'modes_pacgan': 8, 'high_quality': 0.98,
+               'reverse_kl_pacgan': 0.02}
+
+
+def meets_target(target: dict, finals: list[dict]) -> tuple[dict, bool]:
+  """The seeds' mean of each metric in `target` (`finals`: one metrics dict
+  per seed), and whether every mean meets it (a reverse KL at most its
+  target, the rest at least)."""
+  mean = {key: float(np.mean([f[key] for f in finals])) for key in target}
+  met = all(mean[key] <= value if key.startswith('reverse_kl')
+            else mean[key] >= value for key, value in target.items())
+  return mean, met
 
 
 def population_evals(configs, names, workdir: str = '') -> list[dict]:

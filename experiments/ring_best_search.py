@@ -24,7 +24,6 @@ import time
 
 from absl import app
 from absl import flags
-import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests'))
 import common  # pylint: disable=wrong-import-position
@@ -42,9 +41,6 @@ flags.DEFINE_string('out', 'experiments/results/ring_best_search.json',
 flags.DEFINE_string('workdir', '', 'Keep each schedule\'s runs in '
                     '<workdir>/<schedule>; default: temporary directories.')
 
-TARGET = dict(modes_pacgan=8, high_quality=0.98, reverse_kl_pacgan=0.02)
-
-
 def member_config(schedule: str, r1: float, decay: float, seed: int):
   config = load_config('vanilla', 'dataset=gaussian_ring')
   overrides = {'seed': seed, 'ema_decay': decay, 'loss.r1_weight': r1,
@@ -55,15 +51,9 @@ def member_config(schedule: str, r1: float, decay: float, seed: int):
 
 
 def summarise(finals: list[dict]) -> dict:
-  summary = {}
-  for key in TARGET:
-    values = np.array([f[key] for f in finals], float)
-    summary[key] = float(values.mean())
-  summary['met'] = bool(summary['modes_pacgan'] >= TARGET['modes_pacgan']
-                        and summary['high_quality'] >= TARGET['high_quality']
-                        and summary['reverse_kl_pacgan']
-                        <= TARGET['reverse_kl_pacgan'])
-  return summary
+  """The seeds' means and whether they meet the ring's target."""
+  mean, met = common.meets_target(common.RING_TARGET, finals)
+  return dict(**mean, met=met)
 
 
 def main(argv):
@@ -87,7 +77,7 @@ def main(argv):
       settings[key] = summarise([f for (r, d, _), f in zip(grid, finals)
                                  if (r, d) == (r1, decay)])
       print(key, settings[key], flush=True)
-  record = dict(seeds=seeds, steps=FLAGS.steps, target=TARGET,
+  record = dict(seeds=seeds, steps=FLAGS.steps, target=common.RING_TARGET,
                 settings=settings, members=members,
                 wall_seconds=round(time.perf_counter() - start, 1),
                 **common.provenance())

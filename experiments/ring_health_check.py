@@ -8,9 +8,9 @@ best row trained with `--workdir`.
       --seeds=0,1,2,3,4,5,6,7,8,9 --workdir=/tmp/best24k
 
 Restores each kept population checkpoint, draws `health.num_samples`
-samples of each member from the EMA generator (what the monitor reads; a
-fixed batch of its own noise, not the monitor's) and
-prints the monitor's signals (`mode_fraction`: modes holding at least a
+samples of each member from its sampling generator (the EMA here), as the
+monitor does but from a fixed batch of its own noise, and prints the
+monitor's signals (`mode_fraction`: modes holding at least a
 quarter of their fair share of samples; `diversity_ratio`), whether the
 collapse rule holds (`mode_fraction` < `health.mode_fraction`), and, beside
 them, each mode's count of high-quality samples (within 3 std). Writes
@@ -29,7 +29,9 @@ import common  # pylint: disable=wrong-import-position
 import mode_collapse_benchmark as benchmark  # pylint: disable=wrong-import-position
 
 sys.path.insert(0, common.REPO)
+from gan_jax.core import state as state_lib  # pylint: disable=wrong-import-position
 from gan_jax.data.sources import synthetic  # pylint: disable=wrong-import-position
+from gan_jax.eval import metrics  # pylint: disable=wrong-import-position
 from gan_jax.training import checkpoint  # pylint: disable=wrong-import-position
 from gan_jax.training import experiment as experiment_lib  # pylint: disable=wrong-import-position
 from gan_jax.training import health  # pylint: disable=wrong-import-position
@@ -68,11 +70,10 @@ def main(argv):
       inputs = single.gan.sample_inputs(
           jax.random.PRNGKey(config.seed), config.health.num_samples)
       samples = np.asarray(jax.device_get(single.gan.sample(
-          state.ema_params, state.generator.model_state, inputs)))
+          state_lib.sample_params(state), state.generator.model_state,
+          inputs)))
       signals = probe.signals(samples)
-      distances = np.linalg.norm(samples[:, None] - means[None], axis=-1)
-      near = distances.min(-1) < 3 * std
-      counts = np.bincount(distances.argmin(-1)[near], minlength=len(means))
+      _, counts = metrics.mode_histograms(samples, means, std)
       row = dict(step=step, member=name, **signals,
                  collapse_rule=bool(signals['mode_fraction']
                                     < config.health.mode_fraction),

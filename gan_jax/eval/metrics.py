@@ -188,6 +188,18 @@ def _kl_to_uniform(counts: np.ndarray) -> float:
   return float(np.sum(p * np.log(p * len(counts))))
 
 
+def mode_histograms(samples: np.ndarray, means: np.ndarray, std: float,
+                    radius_stds: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
+  """Per mode of a Gaussian mixture: how many samples lie nearest to it, and
+  how many of those are high quality (within `radius_stds` of its std)."""
+  samples = np.asarray(samples, np.float64)
+  distances = np.linalg.norm(samples[:, None] - means[None], axis=-1)
+  nearest = distances.argmin(-1)
+  good = distances.min(-1) < radius_stds * std
+  return (np.bincount(nearest, minlength=len(means)),
+          np.bincount(nearest[good], minlength=len(means)))
+
+
 def mixture_coverage(samples: np.ndarray, means: np.ndarray, std: float,
                      min_count: int = 20, radius_stds: float = 3.0) -> dict:
   """Mode coverage of 2-D samples of a Gaussian mixture (VEEGAN / PacGAN).
@@ -213,16 +225,11 @@ def mixture_coverage(samples: np.ndarray, means: np.ndarray, std: float,
     {'modes', 'modes_pacgan', 'high_quality' (fraction), 'reverse_kl',
      'reverse_kl_pacgan'}.
   """
-  samples = np.asarray(samples, np.float64)
-  distances = np.linalg.norm(samples[:, None] - means[None], axis=-1)
-  nearest = distances.argmin(-1)
-  good = distances.min(-1) < radius_stds * std
-  good_counts = np.bincount(nearest[good], minlength=len(means))
+  counts, good_counts = mode_histograms(samples, means, std, radius_stds)
   return {'modes': int(np.sum(good_counts >= min_count)),
           'modes_pacgan': int(np.sum(good_counts >= 1)),
-          'high_quality': float(good.mean()),
-          'reverse_kl': _kl_to_uniform(np.bincount(nearest,
-                                                   minlength=len(means))),
+          'high_quality': float(good_counts.sum() / len(samples)),
+          'reverse_kl': _kl_to_uniform(counts),
           'reverse_kl_pacgan': _kl_to_uniform(good_counts)}
 
 

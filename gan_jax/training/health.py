@@ -53,6 +53,7 @@ import ml_collections
 import numpy as np
 
 from gan_jax.errors import check
+from gan_jax.eval import metrics
 
 CONDITIONS = ('collapse', 'd_wins', 'oscillation', 'diverging')
 # Losses whose D outputs (as logged) aim at 1 for real and 0 for generated.
@@ -297,10 +298,9 @@ class DiversityProbe:
           self.classify(samples), self.num_classes) / self.real_entropy
     if self.mixture is not None:
       means, std = self.mixture
-      distances = np.linalg.norm(np.asarray(samples, np.float64)[:, None]
-                                 - means[None], axis=-1)
-      del std   # occupancy, not sharpness: a blurred mode is not a lost one
-      counts = np.bincount(distances.argmin(-1), minlength=len(means))
+      # Occupancy (every sample's nearest mode), not sharpness: a blurred
+      # mode is not a lost one.
+      counts, _ = metrics.mode_histograms(samples, means, std)
       fair_share = len(samples) / len(means)
       signals['mode_fraction'] = float(np.mean(counts >= fair_share / 4))
     return signals
