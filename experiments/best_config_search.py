@@ -73,11 +73,11 @@ def main(argv):
   seeds = [int(s) for s in FLAGS.seeds]
   weights = [(float(r), float(d)) for r, d in
              itertools.product(FLAGS.r1_weights, FLAGS.ema_decays)]
+  grid = [(r1, d, s) for (r1, d), s in itertools.product(weights, seeds)]
   settings, members = {}, {}
   start = time.perf_counter()
   for schedule, pack in itertools.product(FLAGS.schedules,
                                           [int(p) for p in FLAGS.packs]):
-    grid = [(r1, d, s) for (r1, d), s in itertools.product(weights, seeds)]
     configs = [member_config(schedule, pack, *point) for point in grid]
     names = [f'schedule={schedule},pack={pack},r1={r1},ema={d},seed={s}'
              for r1, d, s in grid]
