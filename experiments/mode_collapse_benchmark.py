@@ -31,7 +31,12 @@ The seeds of a row train together as one population (vmapped members, one
 program) and are evaluated at the end. Prints and writes
 experiments/results/mode_collapse.json (appending rows), with each row's wall
 time and machine; `--steps` below the protocol's is a shortened protocol,
-recorded with the row (`protocol_fraction`).
+recorded with the row (`protocol_fraction`). `--reuse=SEED=MEMBER_DIR` adds
+a finished run of the row's exact config (checked) instead of training that
+seed again, e.g. a best_config_search.py member:
+
+  python experiments/mode_collapse_benchmark.py --rows=grid_best_r1_64k \
+      --seeds=0,1,2,3,4,5,6,7,8,9 --reuse=0=<search>/members/<...seed=0> ...
 """
 
 import json
@@ -60,6 +65,12 @@ flags.DEFINE_string('out', 'experiments/results/mode_collapse.json',
 flags.DEFINE_string('workdir', '', 'Keep each row\'s runs (checkpoints, '
                     'samples, TensorBoard) in <workdir>/<row>; default: a '
                     'temporary directory, removed after the row.')
+flags.DEFINE_multi_string(
+    'reuse', [], 'SEED=MEMBER_DIR: a finished run of the row\'s config with '
+    'that seed (e.g. a member of experiments/best_config_search.py); its final '
+    'evaluation joins the row instead of training the seed again. Its '
+    'config.json must equal the row\'s field by field, and its last evaluation '
+    'must be at the row\'s final step. One row at a time.')
 flags.DEFINE_bool('table', False, 'Print the rows of --out as a markdown '
                   'table (mean ± standard error) and train nothing.')
 
@@ -143,17 +154,47 @@ def row_config(row: str, seed: int):
   return apply_overrides(config, {'seed': seed, 'health.enabled': False})
 
 
-def run_row(row: str, seeds: list[int]) -> dict:
-  configs = [row_config(row, seed) for seed in seeds]
-  names = [f'seed={seed}' for seed in seeds]
+def reused_final(row: str, seed: int, directory: str) -> dict:
+  """The final `eval/*` metrics of a finished run of `row`'s config with
+  `seed` (prefix dropped), after checking that it is one."""
+  from gan_jax.training import summary  # pylint: disable=g-import-not-at-top
+  expected = json.loads(row_config(row, seed).to_json_best_effort())
+  with open(os.path.join(directory, 'config.json')) as f:
+    found = json.load(f)
+  if found != expected:
+    differ = sorted(k for k in set(expected) | set(found)
+                    if expected.get(k) != found.get(k))
+    raise app.UsageError(f'--reuse {seed}={directory}: its config differs '
+                         f'from {row} seed {seed} in {differ}')
+  steps = summary.read_scalars(directory).get('eval/high_quality', {})
+  if max(steps, default=None) != expected['num_train_steps']:
+    raise app.UsageError(
+        f'--reuse {seed}={directory}: last evaluation at step '
+        f'{max(steps, default=None)}, the row needs '
+        f'{expected["num_train_steps"]}')
+  with open(os.path.join(directory, 'final_metrics.json')) as f:
+    return {k[len('eval/'):]: v for k, v in json.load(f).items()
+            if k.startswith('eval/')}
+
+
+def run_row(row: str, seeds: list[int], reuse: dict[int, str]) -> dict:
+  trained = [seed for seed in seeds if seed not in reuse]
+  configs = [row_config(row, seed) for seed in trained]
+  names = [f'seed={seed}' for seed in trained]
+  finals = {seed: reused_final(row, seed, directory)   # checked first
+            for seed, directory in reuse.items()}
   start = time.perf_counter()
-  finals = common.population_evals(
+  finals.update(zip(trained, common.population_evals(
       configs, names, FLAGS.workdir and os.path.join(FLAGS.workdir, row))
+                    if trained else []))
   seconds = time.perf_counter() - start
+  seeds = sorted(finals)
+  finals = [finals[seed] for seed in seeds]
   steps, protocol = row_steps(row)
   return dict(row=row, seeds=seeds, steps=steps,
               protocol_fraction=steps / protocol,
               wall_seconds=round(seconds, 1),
+              reused={str(seed): d for seed, d in sorted(reuse.items())},
               per_seed=finals,
               published=PUBLISHED.get(row), target=target_verdict(row, finals))
 
@@ -195,10 +236,12 @@ def table(record: dict) -> str:
         cell += f' ({finite.size} of {values.size} seeds finite)'
       cells.append(cell)
     published = row.get('published')
+    reused = (f" (+ {len(row['reused'])} seeds trained before, --reuse)"
+              if row.get('reused') else '')
     lines.append(
         f"| {row['row']} | {len(row['seeds'])} | {row['steps']:,} "
         f"({row['protocol_fraction']:.1%}) | {'<br>'.join(cells)} | "
-        f"{published or '—'} | {row['wall_seconds'] / 60:.0f} min, "
+        f"{published or '—'} | {row['wall_seconds'] / 60:.0f} min{reused}, "
         f"{row['machine']}, {row['date']} |")
   return '\n'.join(lines)
 
@@ -217,8 +260,12 @@ def main(argv):
   if unknown:
     raise app.UsageError(f'unknown rows {unknown}: expected some of '
                          f'{sorted(PUBLISHED) + sorted(BEST)}')
+  reuse = {int(seed): directory for seed, _, directory in
+           (spec.partition('=') for spec in FLAGS.reuse)}
+  if reuse and len(FLAGS.rows) > 1:
+    raise app.UsageError('--reuse names runs of one row: give one --rows')
   for row in FLAGS.rows:
-    result = run_row(row, [int(s) for s in FLAGS.seeds])
+    result = run_row(row, [int(s) for s in FLAGS.seeds], reuse)
     result.update(common.provenance())
     record['rows'].append(result)
     print(json.dumps(result), flush=True)
