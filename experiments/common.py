@@ -201,13 +201,16 @@ def population_evals(configs, names, workdir: str = '') -> list[dict]:
   with contextlib.ExitStack() as stack:
     workdir = workdir or stack.enter_context(tempfile.TemporaryDirectory())
     loop.train_population(configs, names, workdir)
-    finals = []
-    for name in names:
-      with open(os.path.join(workdir, 'members', name,
-                             'final_metrics.json')) as f:
-        finals.append({k[len('eval/'):]: v for k, v in json.load(f).items()
-                       if k.startswith('eval/')})
-  return finals
+    return [final_evals(os.path.join(workdir, 'members', name))
+            for name in names]
+
+
+def final_evals(directory: str) -> dict:
+  """A finished run's (or member's) final `eval/*` metrics, prefix dropped,
+  from its final_metrics.json."""
+  with open(os.path.join(directory, 'final_metrics.json')) as f:
+    return {k[len('eval/'):]: v for k, v in json.load(f).items()
+            if k.startswith('eval/')}
 
 
 def write_json(path: str, record: dict) -> None:

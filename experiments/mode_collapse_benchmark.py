@@ -68,7 +68,8 @@ flags.DEFINE_multi_string(
     'reuse', [], 'SEED=MEMBER_DIR: a finished run of the row\'s config with '
     'that seed (e.g. a member of experiments/best_config_search.py); its final '
     'evaluation joins the row instead of training the seed again. Its '
-    'config.json must equal the row\'s field by field, and its last evaluation '
+    'config.json must equal the row\'s in every field both have (as a resume '
+    'compares them), and its last evaluation '
     'must be at the row\'s final step. One row at a time.')
 flags.DEFINE_bool('table', False, 'Print the rows of --out as a markdown '
                   'table (mean ± standard error) and train nothing.')
@@ -157,24 +158,20 @@ def row_config(row: str, seed: int):
 def reused_final(row: str, seed: int, directory: str) -> dict:
   """The final `eval/*` metrics of a finished run of `row`'s config with
   `seed` (prefix dropped), after checking that it is one."""
-  from gan_jax.training import summary  # pylint: disable=g-import-not-at-top
-  expected = json.loads(row_config(row, seed).to_json_best_effort())
+  # pylint: disable=g-import-not-at-top
+  from gan_jax.training import summary, workdir
+  config = row_config(row, seed)
   with open(os.path.join(directory, 'config.json')) as f:
-    found = json.load(f)
-  if found != expected:
-    differ = sorted(k for k in set(expected) | set(found)
-                    if expected.get(k) != found.get(k))
+    differences = workdir.config_differences(json.load(f), config)
+  if differences:
     raise app.UsageError(f'--reuse {seed}={directory}: its config differs '
-                         f'from {row} seed {seed} in {differ}')
-  steps = summary.read_scalars(directory).get('eval/high_quality', {})
-  if max(steps, default=None) != expected['num_train_steps']:
-    raise app.UsageError(
-        f'--reuse {seed}={directory}: last evaluation at step '
-        f'{max(steps, default=None)}, the row needs '
-        f'{expected["num_train_steps"]}')
-  with open(os.path.join(directory, 'final_metrics.json')) as f:
-    return {k[len('eval/'):]: v for k, v in json.load(f).items()
-            if k.startswith('eval/')}
+                         f'from {row} seed {seed}: {differences}')
+  last = max(summary.read_scalars(directory).get('eval/high_quality', {}),
+             default=None)
+  if last != config.num_train_steps:
+    raise app.UsageError(f'--reuse {seed}={directory}: last evaluation at '
+                         f'step {last}, the row needs {config.num_train_steps}')
+  return common.final_evals(directory)
 
 
 def run_row(row: str, seeds: list[int], reuse: dict[int, str]) -> dict:
