@@ -166,6 +166,17 @@ def test_a_run_writes_health_scalars_and_a_report(tmp_path):
   assert 'health/collapse' in final
 
 
+def test_a_report_with_the_monitor_off_says_so(tmp_path):
+  # Off is not healthy: the report must not say "never flagged".
+  config = tiny_dcgan_config(num_train_steps=2, **{'health.enabled': False})
+  loop.train_and_evaluate(config, str(tmp_path))
+  report = (tmp_path / 'report.md').read_text()
+  assert 'The health monitor was off' in report
+  assert 'never flagged' not in report
+  assert not any(tag.startswith('health/')
+                 for tag in summary.read_scalars(str(tmp_path)))
+
+
 # --- the auto-built classifier ----------------------------------------------------
 
 

@@ -294,7 +294,8 @@ class HealthHook(Hook):
     self.members.write_final_metrics()
     for index, directory in enumerate(self.members.directories):
       self.members.writers[index].flush()
-      path = report_lib.write_report(
+      path = report_lib.write_report(   # period 0: the monitor was off
           directory, self.configs[index],
-          health_lib.summary_lines(self.monitors[index].record))
+          health_lib.summary_lines(self.monitors[index].record)
+          if self.period else None)
       logging.info('%sReport: %s', self.members.prefix(index), path)

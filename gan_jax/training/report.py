@@ -113,7 +113,8 @@ def write_report(directory: str, config: ml_collections.ConfigDict,
   lines = [f'# Training report: {config.model.name} on {config.dataset.name}',
            '', f'{config.num_train_steps} steps, seed {config.seed}, '
            f'loss {config.loss.name}.', '', '## Health', '']
-  lines += health_lines or ['- (the health monitor was off)']
+  lines += health_lines or ['- The health monitor was off '
+                            '(`health.enabled=False`): nothing was checked.']
   quality = {k: v for k, v in final.items() if k.startswith('eval/')}
   lines += ['', '## Quality at the end', '']
   if quality:
