@@ -23,12 +23,16 @@ in fjxmlzn/PacGAN):
            `eval/reverse_kl_pacgan`: KL of the high-quality samples' mode
            histogram to uniform
 
-Two known differences: the authors' code updates D and G simultaneously
-from the same forward pass (ALI's `ali_algorithm`), gan_jax's shared step
-updates D and then G against the updated D; and their G runs its m calls of
-100 samples through batch norm separately, gan_jax's one call of 100 m.
+Update order: the authors' code updates D and G simultaneously from the same
+forward pass (ALI's `ali_algorithm`): `order=simultaneous` does the same
+(`config.update_order`). The default, `order=alternating` (G's loss through
+the updated D), is what Table 1's rows in docs/results.md were measured
+with; a PyTorch replica of the protocol (experiments/torch_pacgan_2d.py)
+trains both orders. One known difference remains: the authors' G runs its m
+calls of 100 samples through batch norm separately, gan_jax's one call of
+100 m.
 Arguments: dataset (gaussian_ring | gaussian_grid), pack (1 = the GAN row),
-steps (400,000), eval_every (10,000).
+steps (400,000), eval_every (10,000), order (alternating | simultaneous).
 """
 
 from gan_jax import config_lib
@@ -37,7 +41,8 @@ from gan_jax import config_lib
 def get_config(arg=None):
   """PacGAN's 2-D protocol; `arg` is 'key=value,...' with the keys below."""
   arg = config_lib.parse_arg(arg, dataset='gaussian_ring', pack=1,
-                             steps=400_000, eval_every=10_000)
+                             steps=400_000, eval_every=10_000,
+                             order='alternating')
   config = config_lib.default_config()
   config.batch_size = 100 * arg.pack
   config.num_train_steps = arg.steps
@@ -56,6 +61,7 @@ def get_config(arg=None):
   config.model.init_std = 0.02
 
   config.loss.name = 'non_saturating'
+  config.update_order = arg.order
   for side in ('generator', 'discriminator'):
     config.optimizer[side].learning_rate = 1e-4
     config.optimizer[side].b1 = 0.8

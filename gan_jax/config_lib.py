@@ -111,6 +111,10 @@ def default_config() -> ml_collections.ConfigDict:
   # n generator updates per discriminator update, on the same latents
   # (DCGAN-tensorflow's two, kept by VEEGAN's Stacked MNIST setup).
   config.g_steps_per_d_step = 1
+  # When the generator's loss sees the discriminator: 'alternating' (after
+  # the step's D update, pytorch/examples' DCGAN) or 'simultaneous' (before
+  # it: both gradients from one D, as ALI's and PacGAN's 2-D code).
+  config.update_order = 'alternating'
   # Exponential moving average of the generator's parameters, used for the
   # samples when > 0 (Karras et al. 2018; Yazici et al. 2019). 0 disables.
   config.ema_decay = 0.0
@@ -143,6 +147,7 @@ _POSITIVE_INTS = ('batch_size', 'num_train_steps', 'log_every_steps',
                   'keep_checkpoints', 'd_steps_per_g_step',
                   'g_steps_per_d_step', 'num_samples',
                   'steps_per_dispatch')
+UPDATE_ORDERS = ('alternating', 'simultaneous')
 # Each component's section and the function that checks it.
 SECTIONS = (models.validate, losses.validate, augment.validate, optim.validate,
             data.validate, evaluator.validate, health.validate)
@@ -164,5 +169,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
         config.mesh.data, '-1 (all devices) or a number of devices >= 1')
   check(0.0 <= config.ema_decay < 1.0, 'ema_decay', config.ema_decay,
         'a number in [0, 1) (0 disables the EMA)')
+  check(config.update_order in UPDATE_ORDERS, 'update_order',
+        config.update_order, f'one of {list(UPDATE_ORDERS)}')
   for validate_section in SECTIONS:
     validate_section(config)

@@ -48,6 +48,9 @@ def test_parse_arg_bool():
      r"model.latent_distribution='gaussian' is invalid: expected one of "
      r"\['normal', 'uniform'\]"),
     ('ema_decay', 1.0, r'config.ema_decay=1.0 is invalid'),
+    ('update_order', 'simultanous',
+     r"config.update_order='simultanous' is invalid: expected one of "
+     r"\['alternating', 'simultaneous'\]"),
     ('loss.name', 'wgan', r"loss.name='wgan' is invalid: expected one of .*"
                           "'hinge'"),
     ('model.name', 'biggan', r"model.name='biggan' .*'dcgan'"),
@@ -115,6 +118,30 @@ def test_stacked_mnist_veegan_setup_follows_pacgan_table2():
   assert config.dataset.num_examples == 128_000
   assert config.eval.num_samples == 26_000
   assert config.evals.stacked_mnist == 100_000
+
+
+@pytest.mark.parametrize('order', ['alternating', 'simultaneous'])
+def test_2d_protocol_config_follows_pacgan_table1(order):
+  """The authors' synthetic_data_experiments/2DGrid_GAN&PacGAN/config.py and
+  pacgan_task.py; `order=simultaneous` is their ali_algorithm's update."""
+  config = load_config('mode_collapse_2d',
+                       f'dataset=gaussian_grid,pack=3,order={order}')
+  config_lib.validate(config)
+  assert config.update_order == order
+  assert config.dataset.name == 'gaussian_grid'
+  assert config.dataset.num_examples == 100_000
+  assert config.batch_size == 100 * 3            # 100 packs per side
+  assert config.model.pack == 3 and config.model.latent_dim == 2
+  assert tuple(config.model.g_hidden) == (400,) * 4
+  assert config.model.g_norm == 'batch'
+  assert tuple(config.model.d_hidden) == (200,) * 3
+  assert config.model.d_maxout_pieces == 5 and config.model.init_std == 0.02
+  for side in ('generator', 'discriminator'):
+    optimizer = config.optimizer[side]
+    assert (optimizer.learning_rate, optimizer.b1) == (1e-4, 0.8)
+  assert config.num_train_steps == 400_000       # 400 epochs of 1,000 steps
+  assert config.eval.num_samples == 2500
+  assert load_config('mode_collapse_2d').update_order == 'alternating'
 
 
 def test_stacked_mnist_unknown_setup_is_one_clear_error():

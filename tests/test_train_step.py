@@ -73,27 +73,40 @@ def test_one_step_updates_both_sides_and_both_optimizer_states(experiment):
   assert 0.0 < float(metrics['d_real']) < 1.0  # a probability for NS loss
 
 
-def test_generator_update_uses_the_updated_discriminator(experiment):
-  """Reference: D update, then G's gradient by plain jax.grad through G."""
+@pytest.mark.parametrize('update_order', ['alternating', 'simultaneous'])
+def test_generator_update_sees_the_discriminator_of_its_update_order(
+    experiment, update_order):
+  """Reference: D update, then G's gradient by plain jax.grad through G,
+  against the updated D (alternating) or the D the step started from
+  (simultaneous: ALI's and PacGAN's 2-D code). D's update is the same."""
   exp, state = experiment, experiment.initial_state
   batch = first_batch(exp)
-  new_state, _ = make_step(exp)(state, batch)
+  new_state, _ = make_step(exp, update_order=update_order)(state, batch)
   gen_key, g_key, g_model_state, d_params, d_model_state = (
       reference_d_update(exp, state, batch))
-  g = state.generator
+  g, d = state.generator, state.discriminator
+  seen_params, seen_state = ((d_params, d_model_state)
+                             if update_order == 'alternating'
+                             else (d.params, d.model_state))
 
-  def generator_objective(g_params):
-    outputs, _ = exp.gan.generate(g_params, g.model_state, batch, gen_key)
-    return exp.gan.generator_loss(d_params, d_model_state, outputs, batch,
-                                  g_key)[0]
-
-  g_grads = jax.grad(generator_objective)(g.params)
-  g_updates, _ = exp.g_tx.update(g_grads, g.opt_state, g.params)
-  g_params = optax.apply_updates(g.params, g_updates)
+  def g_params_after(d_params_seen, d_state_seen):
+    def generator_objective(g_params):
+      outputs, _ = exp.gan.generate(g_params, g.model_state, batch, gen_key)
+      return exp.gan.generator_loss(d_params_seen, d_state_seen, outputs,
+                                    batch, g_key)[0]
+    g_grads = jax.grad(generator_objective)(g.params)
+    g_updates, _ = exp.g_tx.update(g_grads, g.opt_state, g.params)
+    return optax.apply_updates(g.params, g_updates)
 
   assert tree_allclose(new_state.discriminator.params, d_params, atol=1e-5)
-  assert tree_allclose(new_state.generator.params, g_params, atol=1e-5)
+  assert tree_allclose(new_state.generator.params,
+                       g_params_after(seen_params, seen_state), atol=1e-5)
   assert tree_allclose(new_state.generator.model_state, g_model_state)
+  # The two orders give different generators, so the check above can fail.
+  other = ((d.params, d.model_state) if update_order == 'alternating'
+           else (d_params, d_model_state))
+  assert not tree_allclose(new_state.generator.params,
+                           g_params_after(*other), atol=1e-5)
 
 
 def test_generator_forward_pass_runs_once_per_step(experiment):

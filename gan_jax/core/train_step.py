@@ -11,10 +11,13 @@
   4. The k-th discriminator update on those generated samples (as the
      variant's `discriminator_inputs` passes them, e.g. through image pools).
   5. The generator update: the generator loss is evaluated with the
-     discriminator *after* its update in this step (as in pytorch/examples'
-     DCGAN and Goodfellow et al.'s alternation), differentiated with respect
-     to the generated samples and pulled back through the VJP of step 3, so
-     the generator's forward pass is not recomputed.
+     discriminator *after* its update in this step (`update_order=
+     'alternating'`, as in pytorch/examples' DCGAN and Goodfellow et al.'s
+     alternation) or *before* it (`'simultaneous'`: both updates from the
+     same discriminator, as ALI's `ali_algorithm` that PacGAN's 2-D code
+     runs), differentiated with respect to the generated samples and pulled
+     back through the VJP of step 3, so the generator's forward pass is not
+     recomputed.
   6. n - 1 further generator updates (`g_steps_per_d_step = n`), each on a
      fresh forward pass of the updated generator from the same latents and
      labels (DCGAN-tensorflow's "run g_optim twice", which PacGAN's Stacked
@@ -61,7 +64,8 @@ def scan(f, init, xs):
 def make_train_step(gan, g_tx: optax.GradientTransformation,
                     d_tx: optax.GradientTransformation, *,
                     d_steps_per_g_step: int = 1, g_steps_per_d_step: int = 1,
-                    ema_decay: float = 0.0
+                    ema_decay: float = 0.0,
+                    update_order: str = 'alternating'
                     ) -> Callable[[GANState, dict], tuple[GANState, Metrics]]:
   """Builds the train step (not jitted: the caller jits, vmaps or shards it).
 
@@ -75,6 +79,9 @@ def make_train_step(gan, g_tx: optax.GradientTransformation,
     g_steps_per_d_step: n generator updates after the step's last
       discriminator update, all on the same minibatch and latents.
     ema_decay: decay of the generator EMA; 0 disables it.
+    update_order: 'alternating': the generator's loss sees the discriminator
+      after this step's update; 'simultaneous': before it, so that both
+      gradients come from the same discriminator.
 
   Returns:
     `train_step(state, batch) -> (new_state, metrics)`, pure. The metrics of
@@ -136,8 +143,10 @@ def make_train_step(gan, g_tx: optax.GradientTransformation,
 
     outputs, generator_vjp, g_model_state = jax.vjp(
         generate_from(g_model_state), g.params, has_aux=True)
+    d_before = d
     d, variant_state, d_metrics = d_update_on(d, variant_state, outputs,
                                               minibatch, d_key)
+    d_for_g = d_before if update_order == 'simultaneous' else d
 
     ema_params = state.ema_params
     g_keys = [g_key] if n == 1 else list(jax.random.split(g_key, n))
@@ -146,10 +155,11 @@ def make_train_step(gan, g_tx: optax.GradientTransformation,
         outputs, generator_vjp, g_model_state = jax.vjp(
             generate_from(g_model_state), g.params, has_aux=True)
 
-      # The generator sees the discriminator after this step's update.
+      # The generator sees the discriminator after this step's update
+      # (alternating) or before it (simultaneous).
       def g_loss_fn(outputs, key=key):
-        return gan.generator_loss(d.params, d.model_state, outputs, minibatch,
-                                  key)
+        return gan.generator_loss(d_for_g.params, d_for_g.model_state,
+                                  outputs, minibatch, key)
 
       (g_loss, g_metrics), output_grads = jax.value_and_grad(
           g_loss_fn, has_aux=True, allow_int=True)(outputs)
@@ -179,7 +189,8 @@ def make_train_step_for(gan, g_tx: optax.GradientTransformation,
   return make_train_step(gan, g_tx, d_tx,
                          d_steps_per_g_step=config.d_steps_per_g_step,
                          g_steps_per_d_step=config.g_steps_per_d_step,
-                         ema_decay=config.ema_decay)
+                         ema_decay=config.ema_decay,
+                         update_order=config.update_order)
 
 
 def scan_steps(train_step: Callable[[GANState, dict],

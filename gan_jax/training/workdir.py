@@ -41,7 +41,7 @@ HARMLESS = (
     'optimizer.*.schedule', 'optimizer.*.decay_start_fraction',
     'optimizer.*.warmup_steps',
     'loss.label_smoothing', 'loss.gradient_penalty_weight', 'loss.r1_weight',
-    'loss.cycle_weight', 'loss.identity_weight',
+    'loss.cycle_weight', 'loss.identity_weight', 'update_order',
 )
 
 
