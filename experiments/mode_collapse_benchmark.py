@@ -16,6 +16,8 @@ Rows:
   stacked_{quarter,half}_{gan,pacgan2,pacgan3,pacgan4}  Table 3 (D = 1/4 or
       1/2 of G): `configs/stacked_mnist.py:setup=unrolled_{quarter,half},
       pack=m` (Unrolled GAN's networks; 500,000 steps; 25,600 samples)
+  --order=simultaneous runs a Table 1 row with the authors' update order
+      (`config.update_order`; the row is recorded with it)
   ring_best  the issue's "beat the table" attempt on the ring: gan_jax's
       `configs/vanilla.py` (TTUR, LeakyReLU D, batch 256, 8,000 steps) with
       a generator EMA (decay 0.999), same data and metric; its target is
@@ -57,6 +59,10 @@ flags.DEFINE_list('rows', ['ring_gan', 'ring_pacgan2', 'grid_gan',
 flags.DEFINE_list('seeds', ['0', '1', '2'], 'Seeds (one population).')
 flags.DEFINE_integer('steps', 0, 'Train steps; 0: the protocol\'s (400,000 '
                      'for Table 1, 100,000 for Table 2, 500,000 for Table 3).')
+flags.DEFINE_enum('order', 'alternating', ['alternating', 'simultaneous'],
+                  'Table 1 rows: config.update_order (simultaneous: the '
+                  'authors\' ali_algorithm; the rows in docs/results.md were '
+                  'measured alternating unless they say so).')
 flags.DEFINE_string('mnist', '../shared/data/mnist',
                     'MNIST IDX directory (Stacked MNIST rows).')
 flags.DEFINE_string('out', 'experiments/results/mode_collapse.json',
@@ -151,7 +157,7 @@ def row_config(row: str, seed: int):
   else:
     config = load_config(
         'mode_collapse_2d', f'dataset=gaussian_{benchmark},pack={pack},'
-        f'steps={steps},eval_every={steps}')
+        f'steps={steps},eval_every={steps},order={FLAGS.order}')
   return apply_overrides(config, {'seed': seed, 'health.enabled': False})
 
 
@@ -180,9 +186,11 @@ def run_row(row: str, seeds: list[int], reuse: dict[int, str]) -> dict:
   names = [f'seed={seed}' for seed in trained]
   finals = {seed: reused_final(row, seed, directory)   # checked first
             for seed, directory in reuse.items()}
+  order = table1_order(row)
+  directory = row if order == 'alternating' else f'{row}-{order}'
   start = time.perf_counter()
   finals.update(zip(trained, common.population_evals(
-      configs, names, FLAGS.workdir and os.path.join(FLAGS.workdir, row))
+      configs, names, FLAGS.workdir and os.path.join(FLAGS.workdir, directory))
                     if trained else []))
   seconds = time.perf_counter() - start
   seeds = sorted(finals)
@@ -193,7 +201,14 @@ def run_row(row: str, seeds: list[int], reuse: dict[int, str]) -> dict:
               wall_seconds=round(seconds, 1),
               reused={str(seed): d for seed, d in sorted(reuse.items())},
               per_seed=finals,
-              published=PUBLISHED.get(row), target=target_verdict(row, finals))
+              published=PUBLISHED.get(row), target=target_verdict(row, finals),
+              **({'update_order': order} if order else {}))
+
+
+def table1_order(row: str) -> str | None:
+  """The update order a Table 1 row runs with; None for other rows."""
+  return FLAGS.order if row.split('_')[0] in ('ring', 'grid') and (
+      row not in BEST) else None
 
 
 def target_verdict(row: str, finals: list[dict]) -> dict | None:
@@ -235,8 +250,10 @@ def table(record: dict) -> str:
     published = row.get('published')
     reused = (f" (+ {len(row['reused'])} seeds trained before, --reuse)"
               if row.get('reused') else '')
+    order = row.get('update_order')
+    name = row['row'] + (f' ({order})' if order == 'simultaneous' else '')
     lines.append(
-        f"| {row['row']} | {len(row['seeds'])} | {row['steps']:,} "
+        f"| {name} | {len(row['seeds'])} | {row['steps']:,} "
         f"({row['protocol_fraction']:.1%}) | {'<br>'.join(cells)} | "
         f"{published or '—'} | {row['wall_seconds'] / 60:.0f} min{reused}, "
         f"{row['machine']}, {row['date']} |")
