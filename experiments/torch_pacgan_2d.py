@@ -1,0 +1,288 @@
+r"""PacGAN's 2-D protocol in PyTorch: is packing's late start ours or the protocol's?
+
+  python experiments/torch_pacgan_2d.py --dataset=gaussian_grid --pack=2 \
+      --seeds=0,1 --steps=10000 --updates=simultaneous,alternating
+
+gan_jax's packed 2-D rows sit at D(x) = D(G(z)) = 0.5 for thousands of steps
+before the samples contract onto the modes (docs/results.md, Table 1). Two
+differences from the authors' code are known (configs/mode_collapse_2d.py):
+their step updates D and G *simultaneously* from one forward pass (ALI's
+`ali_algorithm`), gan_jax updates D, then G against the updated D; and their
+G draws the m samples of a pack in m calls of 100, each batch-normalised on
+its own, gan_jax in one call of 100 m. This script trains the protocol's
+networks, written independently in PyTorch, both ways:
+
+  simultaneous  the authors' step: m G calls of 100 (batch norm per call,
+                running statistics updated with their average, weight 0.05),
+                one D pass over [real packs; fake packs], D's and G's
+                gradients from that one pass, both Adam steps applied.
+  alternating   gan_jax's step: one G call of 100 m, D's update, then G's
+                loss through the updated D on the same samples.
+  alternating_per_call  gan_jax's order with the authors' m calls of 100,
+                which separates the two differences.
+
+Everything else is the protocol (Lin et al. 2018; the authors'
+synthetic_data_experiments/2DGrid_GAN&PacGAN, read for the settings): G 2 ->
+4 x 400 (linear without bias, batch norm eps 1e-4, ReLU) -> 2; D 3 maxout
+layers of 200 units x 5 pieces -> a logit; weights N(0, 0.02), zero biases;
+Adam lr 1e-4, beta1 0.8, beta2 0.999 both sides; 100 real and 100 fake packs
+per step, from a fixed set of 100,000 real packs reshuffled every epoch;
+the non-saturating loss. The metric is gan_jax's own
+(`gan_jax.eval.metrics.mixture_coverage`, 2,500 samples of G with its running
+statistics), so that only the training differs.
+
+Prints and writes (--out) per run and checkpoint: modes (PacGAN's >= 1 rule),
+high quality, reverse KL, and D(x), D(G(z)) averaged over the last
+`--eval_every` steps. PyTorch is the optional reference dependency
+(`pip install torch==2.13.0`).
+"""
+
+import json
+import platform
+import sys
+import time
+
+from absl import app
+from absl import flags
+import numpy as np
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from gan_jax.data.sources import synthetic
+from gan_jax.eval import metrics
+
+FLAGS = flags.FLAGS
+flags.DEFINE_enum('dataset', 'gaussian_grid', list(synthetic.MIXTURES),
+                  'The 2-D mixture.')
+flags.DEFINE_integer('pack', 2, 'Samples per pack (1 = the GAN row).')
+flags.DEFINE_integer('steps', 10_000, 'Training steps.')
+flags.DEFINE_integer('eval_every', 1000, 'Evaluate every this many steps.')
+flags.DEFINE_list('seeds', ['0'], 'Seeds.')
+flags.DEFINE_list('updates', ['simultaneous', 'alternating'],
+                  'Steps to run: simultaneous (the authors\' ali_algorithm, '
+                  'batch norm per call of 100), alternating (gan_jax: one '
+                  'call of 100 m, D then G), alternating_per_call (gan_jax\'s '
+                  'order with the authors\' m calls of 100).')
+flags.DEFINE_integer('threads', 1, 'torch.set_num_threads.')
+flags.DEFINE_string('out', 'experiments/results/torch_pacgan_2d.json',
+                    'Results file.')
+flags.DEFINE_bool('summary', False, 'Print the final step of the runs in '
+                  '--out (a results file, or {"parts": [results, ...]}) per '
+                  'update order, mean ± standard error, and train nothing.')
+
+PACKS_PER_STEP = 100
+NUM_PACKS = 100_000
+HIDDEN_G, HIDDEN_D, PIECES = 400, 200, 5
+
+
+class BatchNorm(nn.Module):
+  """Batch norm whose batch statistics are returned, so that the caller
+  decides how the running averages are updated (the authors average the m
+  calls' statistics, then move the running values 5% towards them)."""
+
+  def __init__(self, features: int, eps: float = 1e-4):
+    super().__init__()
+    self.scale = nn.Parameter(torch.ones(features))
+    self.shift = nn.Parameter(torch.zeros(features))
+    self.register_buffer('mean', torch.zeros(features))
+    self.register_buffer('var', torch.ones(features))
+    self.eps = eps
+    self.batch_stats = []
+
+  def forward(self, x, train: bool):
+    if train:
+      mean, var = x.mean(0), x.var(0, unbiased=False)
+      self.batch_stats.append((mean.detach(), var.detach()))
+    else:
+      mean, var = self.mean, self.var
+    return (x - mean) / torch.sqrt(var + self.eps) * self.scale + self.shift
+
+  @torch.no_grad()
+  def update_running(self, weight: float = 0.05):
+    means, variances = zip(*self.batch_stats)
+    self.mean.mul_(1 - weight).add_(weight * torch.stack(means).mean(0))
+    self.var.mul_(1 - weight).add_(weight * torch.stack(variances).mean(0))
+    self.batch_stats = []
+
+
+class Generator(nn.Module):
+
+  def __init__(self):
+    super().__init__()
+    widths = [2] + [HIDDEN_G] * 4
+    self.linears = nn.ModuleList(nn.Linear(a, b, bias=False)
+                                 for a, b in zip(widths[:-1], widths[1:]))
+    self.norms = nn.ModuleList(BatchNorm(HIDDEN_G) for _ in range(4))
+    self.out = nn.Linear(HIDDEN_G, 2)
+
+  def forward(self, z, train: bool = True):
+    x = z
+    for linear, norm in zip(self.linears, self.norms):
+      x = F.relu(norm(linear(x), train))
+    return self.out(x)
+
+  def update_running(self):
+    for norm in self.norms:
+      norm.update_running()
+
+
+class Discriminator(nn.Module):
+
+  def __init__(self, pack: int):
+    super().__init__()
+    widths = [2 * pack] + [HIDDEN_D] * 3
+    self.maxouts = nn.ModuleList(nn.Linear(a, b * PIECES)
+                                 for a, b in zip(widths[:-1], widths[1:]))
+    self.out = nn.Linear(HIDDEN_D, 1)
+
+  def forward(self, x):
+    for linear in self.maxouts:
+      y = linear(x)
+      x = y.reshape(y.shape[0], HIDDEN_D, PIECES).amax(-1)
+    return self.out(x)[:, 0]
+
+
+def _init(module: nn.Module):
+  for name, p in module.named_parameters():
+    if name.endswith('weight'):
+      nn.init.normal_(p, std=0.02)
+    elif name.endswith('bias'):
+      nn.init.zeros_(p)
+
+
+def _adam(params):
+  return torch.optim.Adam(params, lr=1e-4, betas=(0.8, 0.999), eps=1e-8)
+
+
+def _packs(x: torch.Tensor, m: int) -> torch.Tensor:
+  """(m * P, 2) from m calls of P, call-major -> (P, 2 m): pack i holds the
+  i-th sample of every call (the authors' concatenate along axis 1)."""
+  return x.reshape(m, -1, 2).permute(1, 0, 2).reshape(-1, 2 * m)
+
+
+def train(seed: int, updates: str) -> list[dict]:
+  torch.manual_seed(seed)
+  rng = np.random.default_rng(seed)
+  means_fn, std = synthetic.MIXTURES[FLAGS.dataset]
+  means = means_fn()
+  m = FLAGS.pack
+  modes = rng.integers(len(means), size=NUM_PACKS * m)
+  real_set = torch.tensor(
+      (means[modes] + std * rng.standard_normal((NUM_PACKS * m, 2))
+       ).reshape(NUM_PACKS, 2 * m), dtype=torch.float32)
+  g, d = Generator(), Discriminator(m)
+  _init(g)
+  _init(d)
+  g_opt, d_opt = _adam(g.parameters()), _adam(d.parameters())
+  eval_z = torch.tensor(np.random.default_rng(10_000 + seed)
+                        .standard_normal((2500, 2)), dtype=torch.float32)
+  order, position = rng.permutation(NUM_PACKS), 0
+  d_real_sum = d_fake_sum = 0.0
+  rows, start = [], time.time()
+  for step in range(1, FLAGS.steps + 1):
+    if position + PACKS_PER_STEP > NUM_PACKS:
+      order, position = rng.permutation(NUM_PACKS), 0
+    real = real_set[order[position:position + PACKS_PER_STEP]]
+    position += PACKS_PER_STEP
+    z = torch.randn(m * PACKS_PER_STEP, 2)
+    if updates == 'simultaneous':
+      fake = _packs(torch.cat([g(zi) for zi in z.split(PACKS_PER_STEP)]), m)
+      logits = d(torch.cat([real, fake]))
+      real_logits, fake_logits = logits[:PACKS_PER_STEP], logits[PACKS_PER_STEP:]
+      d_loss = (F.softplus(-real_logits) + F.softplus(fake_logits)).mean()
+      g_loss = F.softplus(-fake_logits).mean()
+      d_grads = torch.autograd.grad(d_loss, list(d.parameters()),
+                                    retain_graph=True)
+      g_grads = torch.autograd.grad(g_loss, list(g.parameters()))
+      for p, grad in zip(d.parameters(), d_grads):
+        p.grad = grad
+      for p, grad in zip(g.parameters(), g_grads):
+        p.grad = grad
+      d_opt.step()
+      g_opt.step()
+    else:
+      if updates == 'alternating_per_call':
+        fake = _packs(torch.cat([g(zi) for zi in z.split(PACKS_PER_STEP)]), m)
+      else:  # one call of 100 m; consecutive samples form a pack (gan_jax)
+        fake = g(z).reshape(PACKS_PER_STEP, 2 * m)
+      real_logits = d(real)
+      fake_logits = d(fake.detach())
+      d_loss = (F.softplus(-real_logits) + F.softplus(fake_logits)).mean()
+      d_opt.zero_grad()
+      d_loss.backward()
+      d_opt.step()
+      g_loss = F.softplus(-d(fake)).mean()
+      g_opt.zero_grad()
+      g_loss.backward()
+      g_opt.step()
+    g.update_running()
+    d_real_sum += torch.sigmoid(real_logits).mean().item()
+    d_fake_sum += torch.sigmoid(fake_logits).mean().item()
+    if step % FLAGS.eval_every == 0:
+      with torch.no_grad():
+        samples = g(eval_z, train=False).numpy()
+      coverage = metrics.mixture_coverage(samples, means, std)
+      rows.append({'step': step, **coverage,
+                   'd_real': d_real_sum / FLAGS.eval_every,
+                   'd_fake': d_fake_sum / FLAGS.eval_every,
+                   'seconds': round(time.time() - start, 1)})
+      d_real_sum = d_fake_sum = 0.0
+      r = rows[-1]
+      print(f'{updates} seed {seed} step {step}: modes {r["modes_pacgan"]} '
+            f'(>= 20: {r["modes"]}), high quality {r["high_quality"]:.3f}, '
+            f'KL {r["reverse_kl_pacgan"]:.3f}, D(x) {r["d_real"]:.3f}, '
+            f'D(G(z)) {r["d_fake"]:.3f}, {r["seconds"]:.0f} s', flush=True)
+  return rows
+
+
+STARTED_GAP = 0.02   # D(x) - D(G(z)) over the last eval_every steps
+
+
+def summary(record: dict) -> str:
+  """Per update order: seeds, how many have D started (its outputs on real
+  and generated packs >= STARTED_GAP apart), and the final metrics."""
+  runs = [run for part in record.get('parts', [record]) for run in part['runs']]
+  lines = []
+  for updates in sorted({run['updates'] for run in runs}):
+    finals = [run['trajectory'][-1] for run in runs
+              if run['updates'] == updates]
+    seeds = sorted(run['seed'] for run in runs if run['updates'] == updates)
+    started = sum(f['d_real'] - f['d_fake'] >= STARTED_GAP for f in finals)
+    cells = []
+    for key, scale in (('modes_pacgan', 1), ('high_quality', 100),
+                       ('reverse_kl_pacgan', 1), ('modes', 1)):
+      values = np.array([f[key] * scale for f in finals])
+      error = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0
+      cells.append(f'{key} {values.mean():.2f} ± {error:.2f}')
+    lines.append(f'{updates}: step {finals[0]["step"]}, seeds {seeds}, D '
+                 f'started on {started}, ' + ', '.join(cells))
+  return '\n'.join(lines)
+
+
+def main(argv):
+  del argv
+  if FLAGS.summary:
+    with open(FLAGS.out) as f:
+      print(summary(json.load(f)))
+    return
+  torch.set_num_threads(FLAGS.threads)
+  results = {'command': 'python ' + ' '.join(sys.argv),
+             'machine': f'{platform.processor() or platform.machine()}, '
+                        f'torch {torch.__version__}, '
+                        f'{FLAGS.threads} thread(s)',
+             'date': time.strftime('%Y-%m-%d'),
+             'dataset': FLAGS.dataset, 'pack': FLAGS.pack, 'runs': []}
+  for updates in FLAGS.updates:
+    if updates not in ('simultaneous', 'alternating', 'alternating_per_call'):
+      raise app.UsageError(f'--updates={updates}: expected simultaneous, '
+                           'alternating or alternating_per_call')
+    for seed in FLAGS.seeds:
+      results['runs'].append({'updates': updates, 'seed': int(seed),
+                              'trajectory': train(int(seed), updates)})
+      with open(FLAGS.out, 'w') as f:
+        json.dump(results, f, indent=2)
+
+
+if __name__ == '__main__':
+  app.run(main)
