@@ -52,6 +52,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests'))
 import common  # pylint: disable=wrong-import-position
 from conftest import apply_overrides, load_config  # pylint: disable=wrong-import-position
+from gan_jax.core import train_step  # pylint: disable=wrong-import-position
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list('rows', ['ring_gan', 'ring_pacgan2', 'grid_gan',
@@ -59,7 +60,7 @@ flags.DEFINE_list('rows', ['ring_gan', 'ring_pacgan2', 'grid_gan',
 flags.DEFINE_list('seeds', ['0', '1', '2'], 'Seeds (one population).')
 flags.DEFINE_integer('steps', 0, 'Train steps; 0: the protocol\'s (400,000 '
                      'for Table 1, 100,000 for Table 2, 500,000 for Table 3).')
-flags.DEFINE_enum('order', 'alternating', ['alternating', 'simultaneous'],
+flags.DEFINE_enum('order', 'alternating', list(train_step.UPDATE_ORDERS),
                   'Table 1 rows: config.update_order (simultaneous: the '
                   'authors\' ali_algorithm; the rows in docs/results.md were '
                   'measured alternating unless they say so).')
@@ -187,7 +188,9 @@ def run_row(row: str, seeds: list[int], reuse: dict[int, str]) -> dict:
   finals = {seed: reused_final(row, seed, directory)   # checked first
             for seed, directory in reuse.items()}
   order = table1_order(row)
-  directory = row if order == 'alternating' else f'{row}-{order}'
+  # Rows of the authors' order get their own runs; every other row keeps
+  # <workdir>/<row> (where ring_best_r1_48k finds the runs it resumes).
+  directory = f'{row}-{order}' if order == 'simultaneous' else row
   start = time.perf_counter()
   finals.update(zip(trained, common.population_evals(
       configs, names, FLAGS.workdir and os.path.join(FLAGS.workdir, directory))

@@ -155,9 +155,18 @@ def _adam(params):
   return torch.optim.Adam(params, lr=1e-4, betas=(0.8, 0.999), eps=1e-8)
 
 
-def _packs(x: torch.Tensor, m: int) -> torch.Tensor:
-  """(m * P, 2) from m calls of P, call-major -> (P, 2 m): pack i holds the
-  i-th sample of every call (the authors' concatenate along axis 1)."""
+UPDATES = ('simultaneous', 'alternating', 'alternating_per_call')
+
+
+def fake_packs(g: Generator, z: torch.Tensor, m: int,
+               per_call: bool) -> torch.Tensor:
+  """(P, 2 m) generated packs from m * P latents. Per call (the authors'):
+  m calls of P, each batch-normalised on its own, pack i holding the i-th
+  sample of every call (their concatenate along axis 1). Otherwise one call
+  of m * P, consecutive samples forming a pack (gan_jax's `pack`)."""
+  if not per_call:
+    return g(z).reshape(-1, 2 * m)
+  x = torch.cat([g(zi) for zi in z.split(len(z) // m)])
   return x.reshape(m, -1, 2).permute(1, 0, 2).reshape(-1, 2 * m)
 
 
@@ -186,8 +195,8 @@ def train(seed: int, updates: str) -> list[dict]:
     real = real_set[order[position:position + PACKS_PER_STEP]]
     position += PACKS_PER_STEP
     z = torch.randn(m * PACKS_PER_STEP, 2)
+    fake = fake_packs(g, z, m, per_call=updates != 'alternating')
     if updates == 'simultaneous':
-      fake = _packs(torch.cat([g(zi) for zi in z.split(PACKS_PER_STEP)]), m)
       logits = d(torch.cat([real, fake]))
       real_logits, fake_logits = logits[:PACKS_PER_STEP], logits[PACKS_PER_STEP:]
       d_loss = (F.softplus(-real_logits) + F.softplus(fake_logits)).mean()
@@ -202,10 +211,6 @@ def train(seed: int, updates: str) -> list[dict]:
       d_opt.step()
       g_opt.step()
     else:
-      if updates == 'alternating_per_call':
-        fake = _packs(torch.cat([g(zi) for zi in z.split(PACKS_PER_STEP)]), m)
-      else:  # one call of 100 m; consecutive samples form a pack (gan_jax)
-        fake = g(z).reshape(PACKS_PER_STEP, 2 * m)
       real_logits = d(real)
       fake_logits = d(fake.detach())
       d_loss = (F.softplus(-real_logits) + F.softplus(fake_logits)).mean()
@@ -273,10 +278,11 @@ def main(argv):
                         f'{FLAGS.threads} thread(s)',
              'date': time.strftime('%Y-%m-%d'),
              'dataset': FLAGS.dataset, 'pack': FLAGS.pack, 'runs': []}
+  unknown = sorted(set(FLAGS.updates) - set(UPDATES))
+  if unknown:
+    raise app.UsageError(f'--updates: {unknown} unknown, expected some of '
+                         f'{list(UPDATES)}')
   for updates in FLAGS.updates:
-    if updates not in ('simultaneous', 'alternating', 'alternating_per_call'):
-      raise app.UsageError(f'--updates={updates}: expected simultaneous, '
-                           'alternating or alternating_per_call')
     for seed in FLAGS.seeds:
       results['runs'].append({'updates': updates, 'seed': int(seed),
                               'trajectory': train(int(seed), updates)})

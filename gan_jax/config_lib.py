@@ -27,6 +27,7 @@ from gan_jax import models
 from gan_jax.core import augment
 from gan_jax.core import losses
 from gan_jax.core import optim
+from gan_jax.core import train_step
 from gan_jax.errors import ConfigError, check
 from gan_jax.eval import evaluator
 from gan_jax.training import health
@@ -147,7 +148,6 @@ _POSITIVE_INTS = ('batch_size', 'num_train_steps', 'log_every_steps',
                   'keep_checkpoints', 'd_steps_per_g_step',
                   'g_steps_per_d_step', 'num_samples',
                   'steps_per_dispatch')
-UPDATE_ORDERS = ('alternating', 'simultaneous')
 # Each component's section and the function that checks it.
 SECTIONS = (models.validate, losses.validate, augment.validate, optim.validate,
             data.validate, evaluator.validate, health.validate)
@@ -169,7 +169,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
         config.mesh.data, '-1 (all devices) or a number of devices >= 1')
   check(0.0 <= config.ema_decay < 1.0, 'ema_decay', config.ema_decay,
         'a number in [0, 1) (0 disables the EMA)')
-  check(config.update_order in UPDATE_ORDERS, 'update_order',
-        config.update_order, f'one of {list(UPDATE_ORDERS)}')
+  check(config.update_order in train_step.UPDATE_ORDERS, 'update_order',
+        config.update_order, f'one of {list(train_step.UPDATE_ORDERS)}')
   for validate_section in SECTIONS:
     validate_section(config)

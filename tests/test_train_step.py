@@ -109,6 +109,13 @@ def test_generator_update_sees_the_discriminator_of_its_update_order(
                            g_params_after(*other), atol=1e-5)
 
 
+def test_an_unknown_update_order_is_refused(experiment):
+  # A misspelt order must not silently train alternating.
+  with pytest.raises(ValueError, match="update_order='simultanous'"):
+    train_step_lib.make_train_step(experiment.gan, experiment.g_tx,
+                                   experiment.d_tx, update_order='simultanous')
+
+
 def test_generator_forward_pass_runs_once_per_step(experiment):
   exp = experiment
   calls = []

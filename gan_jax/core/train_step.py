@@ -41,6 +41,8 @@ from gan_jax.core.state import GANState, NetworkState
 from gan_jax.core.switches import is_enabled
 
 Metrics = dict[str, jax.Array]
+# When the generator's loss sees the discriminator (step 5 above).
+UPDATE_ORDERS = ('alternating', 'simultaneous')
 
 
 def scan(f, init, xs):
@@ -88,6 +90,9 @@ def make_train_step(gan, g_tx: optax.GradientTransformation,
     the discriminator are those of its last (k-th) update, those of the
     generator of its last (n-th).
   """
+  if update_order not in UPDATE_ORDERS:
+    raise ValueError(f'update_order={update_order!r}: expected one of '
+                     f'{list(UPDATE_ORDERS)}')
   k, n = d_steps_per_g_step, g_steps_per_d_step
 
   def discriminator_update(d: NetworkState, outputs, batch, key):
