@@ -23,26 +23,36 @@ in fjxmlzn/PacGAN):
            `eval/reverse_kl_pacgan`: KL of the high-quality samples' mode
            histogram to uniform
 
-Update order: the authors' code updates D and G simultaneously from the same
-forward pass (ALI's `ali_algorithm`): `order=simultaneous` does the same
-(`config.update_order`). The default, `order=alternating` (G's loss through
-the updated D), is what Table 1's rows in docs/results.md were measured
-with; a PyTorch replica of the protocol (experiments/torch_pacgan_2d.py)
-trains both orders. One known difference remains: the authors' G runs its m
-calls of 100 samples through batch norm separately, gan_jax's one call of
-100 m.
+Two differences of the authors' step from gan_jax's default are options,
+off by default because Table 1's rows in docs/results.md were measured
+without them:
+  order=simultaneous  D and G updated from the same forward pass (ALI's
+           `ali_algorithm`, which PacGAN's code runs; `config.update_order`);
+           the default, alternating, takes G's loss through the updated D.
+  bn=per_call  the authors' G draws a pack's m samples in m calls of 100,
+           each batch-normalised on its own: `config.model.g_norm_groups =
+           m`; the default, whole, normalises the 100 m samples together.
+A PyTorch replica of the protocol (experiments/torch_pacgan_2d.py) trains
+the same four combinations.
 Arguments: dataset (gaussian_ring | gaussian_grid), pack (1 = the GAN row),
-steps (400,000), eval_every (10,000), order (alternating | simultaneous).
+steps (400,000), eval_every (10,000), order (alternating | simultaneous),
+bn (whole | per_call).
 """
 
 from gan_jax import config_lib
+from gan_jax.errors import ConfigError
+
+BATCH_NORMS = ('whole', 'per_call')
 
 
 def get_config(arg=None):
   """PacGAN's 2-D protocol; `arg` is 'key=value,...' with the keys below."""
   arg = config_lib.parse_arg(arg, dataset='gaussian_ring', pack=1,
                              steps=400_000, eval_every=10_000,
-                             order='alternating')
+                             order='alternating', bn='whole')
+  if arg.bn not in BATCH_NORMS:
+    raise ConfigError(f'configs/mode_collapse_2d.py: bn={arg.bn!r} is '
+                      f'invalid: expected one of {list(BATCH_NORMS)}')
   config = config_lib.default_config()
   config.batch_size = 100 * arg.pack
   config.num_train_steps = arg.steps
@@ -57,6 +67,7 @@ def get_config(arg=None):
   config.model.g_hidden = (400, 400, 400, 400)
   config.model.d_hidden = (200, 200, 200)
   config.model.g_norm = 'batch'
+  config.model.g_norm_groups = arg.pack if arg.bn == 'per_call' else 1
   config.model.d_maxout_pieces = 5
   config.model.init_std = 0.02
 

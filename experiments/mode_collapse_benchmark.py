@@ -17,7 +17,10 @@ Rows:
       1/2 of G): `configs/stacked_mnist.py:setup=unrolled_{quarter,half},
       pack=m` (Unrolled GAN's networks; 500,000 steps; 25,600 samples)
   --order=simultaneous runs a Table 1 row with the authors' update order
-      (`config.update_order`; the row is recorded with it)
+      (`config.update_order`), --bn=per_call with their batch norm per
+      generator call of 100 (`config.model.g_norm_groups = m`); the row is
+      recorded with both, and options off gan_jax's default get their own
+      run directory and are named in --table
   ring_best  the issue's "beat the table" attempt on the ring: gan_jax's
       `configs/vanilla.py` (TTUR, LeakyReLU D, batch 256, 8,000 steps) with
       a generator EMA (decay 0.999), same data and metric; its target is
@@ -64,6 +67,10 @@ flags.DEFINE_enum('order', 'alternating', list(train_step.UPDATE_ORDERS),
                   'Table 1 rows: config.update_order (simultaneous: the '
                   'authors\' ali_algorithm; the rows in docs/results.md were '
                   'measured alternating unless they say so).')
+flags.DEFINE_enum('bn', 'whole', ['whole', 'per_call'],
+                  'Table 1 rows: the generator\'s batch norm over the whole '
+                  'batch of 100 m samples, or per call of 100 as the '
+                  'authors\' code (configs/mode_collapse_2d.py bn=).')
 flags.DEFINE_string('mnist', '../shared/data/mnist',
                     'MNIST IDX directory (Stacked MNIST rows).')
 flags.DEFINE_string('out', 'experiments/results/mode_collapse.json',
@@ -158,7 +165,8 @@ def row_config(row: str, seed: int):
   else:
     config = load_config(
         'mode_collapse_2d', f'dataset=gaussian_{benchmark},pack={pack},'
-        f'steps={steps},eval_every={steps},order={FLAGS.order}')
+        f'steps={steps},eval_every={steps},order={FLAGS.order},'
+        f'bn={FLAGS.bn}')
   return apply_overrides(config, {'seed': seed, 'health.enabled': False})
 
 
@@ -187,10 +195,10 @@ def run_row(row: str, seeds: list[int], reuse: dict[int, str]) -> dict:
   names = [f'seed={seed}' for seed in trained]
   finals = {seed: reused_final(row, seed, directory)   # checked first
             for seed, directory in reuse.items()}
-  order = table1_order(row)
-  # Rows of the authors' order get their own runs; every other row keeps
+  step = table1_step(row)
+  # Rows with the authors' options get their own runs; every other row keeps
   # <workdir>/<row> (where ring_best_r1_48k finds the runs it resumes).
-  directory = f'{row}-{order}' if order == 'simultaneous' else row
+  directory = row + ''.join(f'-{option}' for option in authors_options(step))
   start = time.perf_counter()
   finals.update(zip(trained, common.population_evals(
       configs, names, FLAGS.workdir and os.path.join(FLAGS.workdir, directory))
@@ -205,13 +213,22 @@ def run_row(row: str, seeds: list[int], reuse: dict[int, str]) -> dict:
               reused={str(seed): d for seed, d in sorted(reuse.items())},
               per_seed=finals,
               published=PUBLISHED.get(row), target=target_verdict(row, finals),
-              **({'update_order': order} if order else {}))
+              **step)
 
 
-def table1_order(row: str) -> str | None:
-  """The update order a Table 1 row runs with; None for other rows."""
-  return FLAGS.order if row.split('_')[0] in ('ring', 'grid') and (
-      row not in BEST) else None
+def table1_step(row: str) -> dict:
+  """The step options a Table 1 row runs with; {} for other rows."""
+  if row.split('_')[0] in ('ring', 'grid') and row not in BEST:
+    return {'update_order': FLAGS.order, 'g_bn': FLAGS.bn}
+  return {}
+
+
+def authors_options(step: dict) -> list[str]:
+  """The options of a row's step that are the authors' and not gan_jax's
+  default (rows recorded before an option existed ran its default)."""
+  return [option for option, on in
+          (('simultaneous', step.get('update_order') == 'simultaneous'),
+           ('bn_per_call', step.get('g_bn') == 'per_call')) if on]
 
 
 def target_verdict(row: str, finals: list[dict]) -> dict | None:
@@ -253,8 +270,8 @@ def table(record: dict) -> str:
     published = row.get('published')
     reused = (f" (+ {len(row['reused'])} seeds trained before, --reuse)"
               if row.get('reused') else '')
-    order = row.get('update_order')
-    name = row['row'] + (f' ({order})' if order == 'simultaneous' else '')
+    options = authors_options(row)
+    name = row['row'] + (f" ({', '.join(options)})" if options else '')
     lines.append(
         f"| {name} | {len(row['seeds'])} | {row['steps']:,} "
         f"({row['protocol_fraction']:.1%}) | {'<br>'.join(cells)} | "

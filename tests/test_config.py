@@ -120,14 +120,17 @@ def test_stacked_mnist_veegan_setup_follows_pacgan_table2():
   assert config.evals.stacked_mnist == 100_000
 
 
-@pytest.mark.parametrize('order', ['alternating', 'simultaneous'])
-def test_2d_protocol_config_follows_pacgan_table1(order):
+@pytest.mark.parametrize('order,bn', [('alternating', 'whole'),
+                                      ('simultaneous', 'per_call')])
+def test_2d_protocol_config_follows_pacgan_table1(order, bn):
   """The authors' synthetic_data_experiments/2DGrid_GAN&PacGAN/config.py and
-  pacgan_task.py; `order=simultaneous` is their ali_algorithm's update."""
+  pacgan_task.py; `order=simultaneous` is their ali_algorithm's update,
+  `bn=per_call` their m generator calls of 100 per pack of m."""
   config = load_config('mode_collapse_2d',
-                       f'dataset=gaussian_grid,pack=3,order={order}')
+                       f'dataset=gaussian_grid,pack=3,order={order},bn={bn}')
   config_lib.validate(config)
   assert config.update_order == order
+  assert config.model.g_norm_groups == (3 if bn == 'per_call' else 1)
   assert config.dataset.name == 'gaussian_grid'
   assert config.dataset.num_examples == 100_000
   assert config.batch_size == 100 * 3            # 100 packs per side
@@ -141,7 +144,15 @@ def test_2d_protocol_config_follows_pacgan_table1(order):
     assert (optimizer.learning_rate, optimizer.b1) == (1e-4, 0.8)
   assert config.num_train_steps == 400_000       # 400 epochs of 1,000 steps
   assert config.eval.num_samples == 2500
-  assert load_config('mode_collapse_2d').update_order == 'alternating'
+  default = load_config('mode_collapse_2d')
+  assert (default.update_order, default.model.g_norm_groups) == (
+      'alternating', 1)
+
+
+def test_2d_protocol_unknown_batch_norm_is_one_clear_error():
+  with pytest.raises(config_lib.ConfigError,
+                     match="bn='ghost' is invalid: expected one of"):
+    load_config('mode_collapse_2d', 'bn=ghost')
 
 
 def test_stacked_mnist_unknown_setup_is_one_clear_error():

@@ -105,8 +105,49 @@ def test_pacgan_protocol_mlp_options():
   assert d.apply(d_vars, jnp.zeros((3, 8))).shape == (3,)
 
 
+def test_grouped_batch_norm_is_one_batch_norm_per_generator_call():
+  """g_norm_groups=k normalises k interleaved groups separately: the same
+  as k calls of the whole-batch generator on the groups (PacGAN's code draws
+  a pack's samples in k calls of 100), with one set of parameters."""
+  def generator(groups):
+    config = ml_collections.ConfigDict(dict(
+        name='mlp', latent_dim=2, g_hidden=(16, 16), d_hidden=(8,),
+        g_norm='batch', init_std=0.02, g_norm_groups=groups))
+    return models.build(config, (2,))[0]
+  whole, grouped = generator(1), generator(3)
+  z = jax.random.normal(jax.random.PRNGKey(0), (30, 2)) * 3.0
+  variables = whole.init(jax.random.PRNGKey(1), z, train=True)
+  # Same parameter and statistics names: a checkpoint loads into either.
+  assert (jax.tree.structure(variables) ==
+          jax.tree.structure(grouped.init(jax.random.PRNGKey(1), z,
+                                          train=True)))
+  out, stats = grouped.apply(variables, z, train=True, mutable=['batch_stats'])
+  calls = [whole.apply(variables, z[j::3], train=True,
+                       mutable=['batch_stats']) for j in range(3)]
+  for j, (call_out, _) in enumerate(calls):
+    np.testing.assert_allclose(out[j::3], call_out, rtol=1e-4, atol=1e-5)
+  # Not the whole-batch result (the groups' statistics differ).
+  assert not np.allclose(out, whole.apply(variables, z, train=True,
+                                          mutable=['batch_stats'])[0],
+                         atol=1e-3)
+  # Running averages move towards the groups' mean statistics.
+  for name in ('mean', 'var'):
+    expected = np.mean([c[1]['batch_stats']['BatchNorm_1'][name]
+                        for c in calls], 0)
+    np.testing.assert_allclose(stats['batch_stats']['BatchNorm_1'][name],
+                               expected, rtol=1e-4, atol=1e-6)
+  # Evaluation uses the running averages, as the whole-batch generator.
+  np.testing.assert_allclose(grouped.apply(variables, z, train=False),
+                             whole.apply(variables, z, train=False),
+                             rtol=1e-5, atol=1e-6)
+  with pytest.raises(config_lib.ConfigError, match='g_norm_groups=3'):
+    grouped.apply(variables, z[:10], train=True, mutable=['batch_stats'])
+
+
 @pytest.mark.parametrize('field,value', [('g_norm', 'layer'),
                                          ('d_maxout_pieces', 1),
+                                         ('g_norm_groups', 0),
+                                         ('g_norm_groups', 2),
                                          ('init_std', -1.0)])
 def test_mlp_options_are_checked(field, value):
   config = ml_collections.ConfigDict(dict(name='mlp', latent_dim=2,

@@ -8,6 +8,12 @@ Options (`config.model`), so that the published protocols can be followed:
   g_norm            'none' (default) or 'batch': batch norm before each ReLU
                     of the generator, as PacGAN's 2-D networks (Lin et al.
                     2018, after ALI); hidden layers then have no bias.
+  g_norm_groups     1 (default): batch norm over the whole batch; k >= 2:
+                    over k interleaved groups (group j: samples j, j + k,
+                    j + 2k, ...), each normalised with its own statistics.
+                    With pack = k every pack holds one sample of each group,
+                    as when PacGAN's code draws a pack's k samples in k
+                    generator calls of 100 ("per-call" batch norm).
   d_maxout_pieces   0 (default): LeakyReLU(0.2) hidden units; k >= 2: maxout
                     units of k pieces (Goodfellow et al. 2013), as the
                     original GAN's and PacGAN's discriminators.
@@ -58,12 +64,60 @@ class Maxout(nn.Module):
     return y.reshape(y.shape[:-1] + (self.features, self.pieces)).max(-1)
 
 
+class GroupedBatchNorm(nn.Module):
+  """Batch norm with statistics per interleaved group of the batch.
+
+  Training: the batch (B, F) is split into `groups` groups, group j holding
+  rows j, j + groups, ...; each is normalised by its own mean and (biased)
+  variance, then scaled and shifted by one shared `scale` and `bias`. The
+  running averages move towards the groups' mean statistics with
+  `momentum`, as nn.BatchNorm's. Evaluation uses the running averages.
+  Parameters and batch statistics have nn.BatchNorm's names and shapes.
+  """
+  groups: int
+  use_running_average: bool
+  momentum: float = 0.99
+  epsilon: float = 1e-5
+  dtype: jnp.dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> jax.Array:
+    features = x.shape[-1]
+    scale = self.param('scale', nn.initializers.ones, (features,))
+    bias = self.param('bias', nn.initializers.zeros, (features,))
+    running_mean = self.variable('batch_stats', 'mean', jnp.zeros,
+                                 (features,), jnp.float32)
+    running_var = self.variable('batch_stats', 'var', jnp.ones,
+                                (features,), jnp.float32)
+    x32 = x.astype(jnp.float32)
+    if self.use_running_average:
+      y = (x32 - running_mean.value) * jax.lax.rsqrt(
+          running_var.value + self.epsilon)
+    else:
+      if x.shape[0] % self.groups:
+        raise ConfigError(
+            f'config.model.g_norm_groups={self.groups} is invalid for a '
+            f'generator batch of {x.shape[0]}: expected a divisor of it')
+      grouped = x32.reshape((-1, self.groups, features))
+      mean = grouped.mean(0)
+      var = grouped.var(0)
+      y = ((grouped - mean) * jax.lax.rsqrt(var + self.epsilon)).reshape(
+          x.shape)
+      if not self.is_initializing():
+        running_mean.value = (self.momentum * running_mean.value
+                              + (1 - self.momentum) * mean.mean(0))
+        running_var.value = (self.momentum * running_var.value
+                             + (1 - self.momentum) * var.mean(0))
+    return (y * scale + bias).astype(self.dtype)
+
+
 class MLPGenerator(nn.Module):
   """z -> ReLU MLP -> a data example; tanh output for images, linear for points."""
   output_shape: tuple[int, ...]
   hidden_dims: Sequence[int]
   num_classes: int = 0
   norm: str = 'none'              # none | batch
+  norm_groups: int = 1            # batch norm statistics per group
   init_std: float = 0.0
   spectral_norm: bool = False
   dtype: jnp.dtype = jnp.float32  # computation dtype; output is float32
@@ -76,13 +130,15 @@ class MLPGenerator(nn.Module):
       x = jnp.concatenate([x, jax.nn.one_hot(labels, self.num_classes)], -1)
     batch_norm = self.norm == 'batch'
     dense = _dense(self.init_std, self.dtype, self.spectral_norm, train)
-    for width in self.hidden_dims:
+    for i, width in enumerate(self.hidden_dims):
       x = dense(width, use_bias=not batch_norm)(x)
       if batch_norm:
         # Blocks' BatchNormalization, as PacGAN used it: running averages
         # with weight 0.05 per update, epsilon 1e-4 (arguments by name).
-        x = nn.BatchNorm(use_running_average=not train, momentum=0.95,
-                         epsilon=1e-4, dtype=self.dtype)(x)
+        norm = (functools.partial(GroupedBatchNorm, self.norm_groups)
+                if self.norm_groups > 1 else nn.BatchNorm)
+        x = norm(use_running_average=not train, momentum=0.95, epsilon=1e-4,
+                 dtype=self.dtype, name=f'BatchNorm_{i}')(x)
       x = nn.relu(x)
     x = dense(int(np.prod(self.output_shape)))(x)
     x = x.astype(jnp.float32)
@@ -130,6 +186,11 @@ def build(config: ml_collections.ConfigDict, data_shape: tuple[int, ...],
   if g_norm not in ('none', 'batch'):
     raise ConfigError(f"config.model.g_norm={g_norm!r} is invalid: expected "
                       "one of ['none', 'batch']")
+  groups = config.get('g_norm_groups', 1)
+  if not (isinstance(groups, int) and groups >= 1) or (
+      groups > 1 and g_norm != 'batch'):
+    raise ConfigError(f'config.model.g_norm_groups={groups!r} is invalid: '
+                      'expected 1, or an integer >= 2 with g_norm=batch')
   pieces = config.get('d_maxout_pieces', 0)
   if pieces < 0 or pieces == 1:
     raise ConfigError(f'config.model.d_maxout_pieces={pieces} is invalid: '
@@ -142,6 +203,7 @@ def build(config: ml_collections.ConfigDict, data_shape: tuple[int, ...],
   return (MLPGenerator(output_shape=data_shape,
                        hidden_dims=tuple(config.g_hidden),
                        num_classes=num_classes, norm=g_norm,
+                       norm_groups=groups,
                        init_std=init_std,
                        spectral_norm=config.get('g_spectral_norm', False),
                        dtype=dtype),
