@@ -205,12 +205,30 @@ def population_evals(configs, names, workdir: str = '') -> list[dict]:
             for name in names]
 
 
+# D's mean outputs on real and generated data over the last logged interval:
+# kept with the evaluations to tell whether D has separated them at all.
+D_OUTPUTS = ('d_real', 'd_fake')
+# D has "started" when D(x) - D(G(z)) is at least this (PacGAN's 2-D
+# protocol: a packed D sits within 0.01 of 0.5 on both until it starts).
+STARTED_GAP = 0.02
+
+
 def final_evals(directory: str) -> dict:
   """A finished run's (or member's) final `eval/*` metrics, prefix dropped,
-  from its final_metrics.json."""
+  and D's last logged mean outputs (D_OUTPUTS), from its final_metrics.json."""
   with open(os.path.join(directory, 'final_metrics.json')) as f:
-    return {k[len('eval/'):]: v for k, v in json.load(f).items()
-            if k.startswith('eval/')}
+    final = json.load(f)
+  evals = {k[len('eval/'):]: v for k, v in final.items()
+           if k.startswith('eval/')}
+  return {**evals, **{k: final[k] for k in D_OUTPUTS if k in final}}
+
+
+def d_started(finals: list[dict]) -> int | None:
+  """How many runs have D started (STARTED_GAP); None when a run has no
+  record of D's outputs (rows written before they were kept)."""
+  if not all(all(k in f for k in D_OUTPUTS) for f in finals):
+    return None
+  return sum(f['d_real'] - f['d_fake'] >= STARTED_GAP for f in finals)
 
 
 def write_json(path: str, record: dict) -> None:

@@ -267,6 +267,9 @@ def table(record: dict) -> str:
       if finite.size < values.size:   # a reverse KL with no high-quality sample
         cell += f' ({finite.size} of {values.size} seeds finite)'
       cells.append(cell)
+    started = common.d_started(row['per_seed'])
+    if columns is _2D and started is not None:
+      cells.append(f"D started on {started} of {len(row['per_seed'])}")
     published = row.get('published')
     reused = (f" (+ {len(row['reused'])} seeds trained before, --reuse)"
               if row.get('reused') else '')

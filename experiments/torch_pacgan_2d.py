@@ -49,6 +49,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+import common
 from gan_jax.data.sources import synthetic
 from gan_jax.eval import metrics
 
@@ -241,19 +242,17 @@ def train(seed: int, updates: str) -> list[dict]:
   return rows
 
 
-STARTED_GAP = 0.02   # D(x) - D(G(z)) over the last eval_every steps
-
-
 def summary(record: dict) -> str:
   """Per update order: seeds, how many have D started (its outputs on real
-  and generated packs >= STARTED_GAP apart), and the final metrics."""
+  and generated packs >= common.STARTED_GAP apart, over the last
+  eval_every steps), and the final metrics."""
   runs = [run for part in record.get('parts', [record]) for run in part['runs']]
   lines = []
   for updates in sorted({run['updates'] for run in runs}):
     finals = [run['trajectory'][-1] for run in runs
               if run['updates'] == updates]
     seeds = sorted(run['seed'] for run in runs if run['updates'] == updates)
-    started = sum(f['d_real'] - f['d_fake'] >= STARTED_GAP for f in finals)
+    started = common.d_started(finals)
     cells = []
     for key, scale in (('modes_pacgan', 1), ('high_quality', 100),
                        ('reverse_kl_pacgan', 1), ('modes', 1)):
