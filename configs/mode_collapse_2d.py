@@ -33,7 +33,8 @@ without them:
            each batch-normalised on its own: `config.model.g_norm_groups =
            m`; the default, whole, normalises the 100 m samples together.
 A PyTorch replica of the protocol (experiments/torch_pacgan_2d.py) trains
-the same four combinations.
+three of the combinations (both, neither, the batch norm alone); the
+results of each are in docs/results.md ("Is the late start ours?").
 Arguments: dataset (gaussian_ring | gaussian_grid), pack (1 = the GAN row),
 steps (400,000), eval_every (10,000), order (alternating | simultaneous),
 bn (whole | per_call).
