@@ -31,13 +31,16 @@ the non-saturating loss. The metric is gan_jax's own
 (`gan_jax.eval.metrics.mixture_coverage`, 2,500 samples of G with its running
 statistics), so that only the training differs.
 
-Prints and writes (--out) per run and checkpoint: modes (PacGAN's >= 1 rule),
+Prints, and appends to --out as one part of {"parts": [...]} (earlier
+invocations' parts are kept; the part is rewritten after every run), per run
+and checkpoint: modes (PacGAN's >= 1 rule),
 high quality, reverse KL, and D(x), D(G(z)) averaged over the last
 `--eval_every` steps. PyTorch is the optional reference dependency
 (`pip install torch==2.13.0`).
 """
 
 import json
+import os
 import platform
 import sys
 import time
@@ -69,7 +72,7 @@ flags.DEFINE_integer('threads', 1, 'torch.set_num_threads.')
 flags.DEFINE_string('out', 'experiments/results/torch_pacgan_2d.json',
                     'Results file.')
 flags.DEFINE_bool('summary', False, 'Print the final step of the runs in '
-                  '--out (a results file, or {"parts": [results, ...]}) per '
+                  '--out ({"parts": [results, ...]}, or one results dict) per '
                   'update order, mean ± standard error, and train nothing.')
 
 PACKS_PER_STEP = 100
@@ -271,6 +274,11 @@ def main(argv):
       print(summary(json.load(f)))
     return
   torch.set_num_threads(FLAGS.threads)
+  record = {'parts': []}
+  if os.path.exists(FLAGS.out):
+    with open(FLAGS.out) as f:
+      record = json.load(f)
+    record.setdefault('parts', [record] if 'runs' in record else [])
   results = {'command': 'python ' + ' '.join(sys.argv),
              'machine': f'{platform.processor() or platform.machine()}, '
                         f'torch {torch.__version__}, '
@@ -281,12 +289,12 @@ def main(argv):
   if unknown:
     raise app.UsageError(f'--updates: {unknown} unknown, expected some of '
                          f'{list(UPDATES)}')
+  record = {'parts': record['parts'] + [results]}
   for updates in FLAGS.updates:
     for seed in FLAGS.seeds:
       results['runs'].append({'updates': updates, 'seed': int(seed),
                               'trajectory': train(int(seed), updates)})
-      with open(FLAGS.out, 'w') as f:
-        json.dump(results, f, indent=2)
+      common.write_json(FLAGS.out, record)
 
 
 if __name__ == '__main__':

@@ -130,13 +130,13 @@ class MLPGenerator(nn.Module):
       x = jnp.concatenate([x, jax.nn.one_hot(labels, self.num_classes)], -1)
     batch_norm = self.norm == 'batch'
     dense = _dense(self.init_std, self.dtype, self.spectral_norm, train)
+    norm = (functools.partial(GroupedBatchNorm, self.norm_groups)
+            if self.norm_groups > 1 else nn.BatchNorm)
     for i, width in enumerate(self.hidden_dims):
       x = dense(width, use_bias=not batch_norm)(x)
       if batch_norm:
         # Blocks' BatchNormalization, as PacGAN used it: running averages
         # with weight 0.05 per update, epsilon 1e-4 (arguments by name).
-        norm = (functools.partial(GroupedBatchNorm, self.norm_groups)
-                if self.norm_groups > 1 else nn.BatchNorm)
         x = norm(use_running_average=not train, momentum=0.95, epsilon=1e-4,
                  dtype=self.dtype, name=f'BatchNorm_{i}')(x)
       x = nn.relu(x)
