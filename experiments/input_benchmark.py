@@ -9,10 +9,19 @@ Loader alone (host batches, examples/s) for
     every read: the expensive case,
 against the examples/s the DCGAN train step consumes at the same shapes.
 Writes experiments/results/input_<backend>.json with machine, date, command.
+
+  python experiments/input_benchmark.py --gather_only
+
+Sources held in memory (`source.take`) are batched with one gather per
+batch; this compares that with reading the same batches example by example,
+for MNIST (`idx:`, batch 128) and Stacked MNIST (its VEEGAN setup's 128,000
+triples, batch 128: one member of the PacDCGAN2 row). Writes
+experiments/results/input_<backend>_gather.json.
 """
 
 import os
 import statistics
+import sys
 import tempfile
 import time
 
@@ -25,11 +34,17 @@ from PIL import Image
 
 from gan_jax.data import batching
 from gan_jax.data import sources
+from gan_jax.data.dataset import Dataset
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests'))
+from conftest import OneByOne  # pylint: disable=g-import-not-at-top,wrong-import-position
 from gan_jax.training import experiment as experiment_lib
 from gan_jax.core import train_step as train_step_lib
 
 flags.DEFINE_integer('batches', 30, 'Batches read per loader measurement.')
 flags.DEFINE_integer('steps', 5, 'Train steps per timing of the step.')
+flags.DEFINE_bool('gather_only', False, 'Only compare batching in-memory '
+                  'sources by one gather against example by example.')
 FLAGS = flags.FLAGS
 
 
@@ -61,6 +76,28 @@ def loader_rate(dataset, batch_size: int, num_workers: int = 0) -> float:
   return statistics.median(rates)
 
 
+def gather_comparison() -> list[dict]:
+  rows = []
+  for label, name, channels in (
+      ('MNIST, idx (in memory)', f'idx:{common.SHARED_MNIST}', 1),
+      ('Stacked MNIST, 128,000 triples', f'stacked_mnist:{common.SHARED_MNIST}',
+       3)):
+    config = common.dcgan_config(28, 128, dataset=name, channels=channels)
+    config.dataset.num_examples = 128_000
+    source = sources.load_dataset(config.dataset).domains['x']
+    rates = {mode: loader_rate(Dataset({'x': wrapped}), 128)
+             for mode, wrapped in (('gather', source),
+                                   ('example by example', OneByOne(source)))}
+    rows.append(dict(case=label, batch_size=128,
+                     gather_examples_per_sec=rates['gather'],
+                     one_by_one_examples_per_sec=rates['example by example'],
+                     speedup=rates['gather'] / rates['example by example']))
+    print(f'{label}: one gather per batch {rates["gather"]:,.0f} ex/s | '
+          f'example by example {rates["example by example"]:,.0f} ex/s | '
+          f'{rows[-1]["speedup"]:.1f}x', flush=True)
+  return rows
+
+
 def step_rate(config) -> float:
   """Median examples/s of the jitted DCGAN train step (after compiling)."""
   exp = experiment_lib.setup(config)
@@ -82,6 +119,10 @@ def step_rate(config) -> float:
 
 def main(argv):
   del argv
+  if FLAGS.gather_only:
+    common.write_results('input', FLAGS, ('batches', 'gather_only'),
+                         gather_comparison(), suffix='gather')
+    return
   rows = []
   with tempfile.TemporaryDirectory() as folder:
     make_jpeg_folder(folder)

@@ -61,6 +61,20 @@ def without_monitoring(config):
   return config
 
 
+class OneByOne:
+  """A source without `take`: batching reads it example by example (what it
+  does for sources not held in memory)."""
+
+  def __init__(self, source):
+    self.source = source
+
+  def __len__(self):
+    return len(self.source)
+
+  def __getitem__(self, index):
+    return self.source[index]
+
+
 def apply_overrides(config, overrides: dict):
   """Sets dotted fields, as --config.a.b=value does: {'a.b': value}."""
   for key, value in overrides.items():

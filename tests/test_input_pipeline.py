@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import MNIST_ENV, tiny_dcgan_config
+from conftest import MNIST_ENV, OneByOne, tiny_dcgan_config
 from gan_jax import config_lib
 from gan_jax import errors
 from gan_jax.data import batching
 from gan_jax.data import dataset as dataset_lib
 from gan_jax.data import sources
 from gan_jax.data.sources import idx
+from gan_jax.data.sources import stacked
 from gan_jax.data.sources import synthetic
 from gan_jax.training import experiment as experiment_lib
 
@@ -349,3 +350,34 @@ def test_host_shards_are_disjoint_and_cover_an_epoch():
     seen.append(np.concatenate([shard[i]['label'] for i in range(2)]))
   assert not set(seen[0].tolist()) & set(seen[1].tolist())
   assert sorted(np.concatenate(seen).tolist()) == list(range(12))
+
+
+def _stacked_source():
+  rng = np.random.default_rng(0)
+  digits = dataset_lib.ArraySource({
+      'image': rng.integers(0, 256, (30, 5, 5, 1), dtype=np.uint8),
+      'label': rng.integers(0, 10, 30).astype(np.int32)})
+  return stacked.StackedSource(digits, count=40, seed=1)
+
+
+@pytest.mark.parametrize('make', [
+    lambda: array_dataset(40).domains['x'],
+    lambda: sources.load_dataset(dataset_config(
+        name='gaussian_grid', num_examples=40)).domains['x'],
+    _stacked_source])
+@pytest.mark.parametrize('flip,shard', [(False, 0), (True, 1)])
+def test_in_memory_batches_are_the_example_by_example_batches(make, flip,
+                                                              shard):
+  source = make()
+  if flip and 'image' not in source[0]:
+    flip = False                          # points are never flipped
+  kw = dict(batch_size=6, seed=5, random_flip=flip, shard_index=shard,
+            shard_count=2)
+  gathered = batching.domain_batches(source, **kw)
+  one_by_one = batching.domain_batches(OneByOne(source), **kw)
+  for step in (0, 1, 2, 3, 7):           # 3 batches per epoch: epochs 0-2
+    want, got = one_by_one[step], gathered[step]
+    assert sorted(got) == sorted(want)
+    for key in want:
+      assert got[key].dtype == want[key].dtype
+      np.testing.assert_array_equal(got[key], want[key])

@@ -11,6 +11,7 @@ restores.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import queue
 import threading
@@ -33,6 +34,10 @@ def _flip_half(batch: Example, rng: np.random.Generator) -> Example:
   return batch
 
 
+def _take_batch(source, indices: np.ndarray) -> Example:
+  return to_model_inputs(source.take(indices))
+
+
 def domain_batches(source, batch_size: int, seed: int, *,
                    random_flip: bool = False, shard_index: int = 0,
                    shard_count: int = 1) -> grain.MapDataset:
@@ -41,14 +46,22 @@ def domain_batches(source, batch_size: int, seed: int, *,
   Batch s is a pure function of (seed, s): each epoch is a new permutation of
   this host's shard; the last partial batch of an epoch is dropped.
   """
-  dataset = grain.MapDataset.source(source)[shard_index::shard_count]
+  gather = hasattr(source, 'take')   # in memory: a batch in one gather
+  dataset = (grain.MapDataset.range(len(source)) if gather
+             else grain.MapDataset.source(source))[shard_index::shard_count]
   if batch_size > len(dataset):
     raise ConfigError(
         f'a train step needs {batch_size} examples per host (batch_size x '
         f'd_steps_per_g_step) but the dataset has {len(dataset)}: lower '
         'config.batch_size')
-  dataset = (dataset.shuffle(seed=seed).map(to_model_inputs)
-             .batch(batch_size, drop_remainder=True).repeat())
+  dataset = dataset.shuffle(seed=seed)
+  if gather:   # the same batches as below, 2-3x faster (input_benchmark)
+    dataset = dataset.batch(batch_size, drop_remainder=True).map(
+        functools.partial(_take_batch, source))
+  else:
+    dataset = dataset.map(to_model_inputs).batch(batch_size,
+                                                 drop_remainder=True)
+  dataset = dataset.repeat()
   if random_flip:
     dataset = dataset.random_map(_flip_half, seed=seed)
   return dataset

@@ -1,6 +1,9 @@
 """A dataset: one random-access source per domain.
 
-A source has `len(source)` and `source[i]` -> one example. Image sources
+A source has `len(source)` and `source[i]` -> one example; a source held in
+memory may also have `source.take(indices)` -> those examples at once,
+stacked as a batch of `source[i]` would be (batching then gathers a whole
+batch in one step instead of example by example). Image sources
 yield `{'image': uint8 (H, W, C), 'label': int}` already cropped and resized
 to the config's resolution; point sources yield `{'x': float32 (2,)}`.
 `Dataset.domains` is `{'x': source}` for ordinary data and `{'a': ...,
@@ -32,6 +35,9 @@ class ArraySource:
 
   def __getitem__(self, index: int) -> Example:
     return {key: value[index] for key, value in self.arrays.items()}
+
+  def take(self, indices: np.ndarray) -> Example:
+    return {key: value[indices] for key, value in self.arrays.items()}
 
 
 class ImageSource:
