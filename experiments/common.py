@@ -6,7 +6,9 @@ import json
 import os
 import platform
 import sys
+import statistics
 import tempfile
+import time
 
 import jax
 import numpy as np
@@ -19,6 +21,21 @@ from gan_jax import config_lib  # pylint: disable=g-import-not-at-top,wrong-impo
 
 # Real MNIST in IDX format beside the repository (see ../shared/data/README.md).
 SHARED_MNIST = os.path.join(os.path.dirname(REPO), 'shared', 'data', 'mnist')
+
+
+def time_compiled(compiled, state, batch, steps: int, repeats: int) -> float:
+  """Median seconds per call of a compiled train step over `repeats` timed
+  runs of `steps` calls each, after one warm-up call (state is donated)."""
+  state, _ = compiled(state, batch)
+  jax.block_until_ready(state)
+  seconds = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    for _ in range(steps):
+      state, metrics = compiled(state, batch)
+    jax.block_until_ready((state, metrics))
+    seconds.append((time.perf_counter() - start) / steps)
+  return statistics.median(seconds)
 
 
 def dcgan_config(resolution: int, batch_size: int, upsample: str = 'auto',
@@ -168,8 +185,10 @@ def check_against_pytorch(config, torch_dcgan, torch, steps: int = 3,
 
 def provenance() -> dict:
   """Where and how a result was made: machine, versions, date, command."""
-  return dict(machine=f'{cpu_model()}, {os.cpu_count()} cores, '
-              f'{jax.default_backend()}',
+  backend = jax.default_backend()
+  if backend != 'cpu':                   # name the accelerator, not 'gpu'
+    backend = jax.devices()[0].device_kind
+  return dict(machine=f'{cpu_model()}, {os.cpu_count()} cores, {backend}',
               jax=jax.__version__, date=datetime.date.today().isoformat(),
               command=' '.join(['python'] + sys.argv))
 

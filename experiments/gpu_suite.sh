@@ -9,11 +9,23 @@
 #   bash experiments/gpu_suite.sh speed     # gan_jax vs PyTorch eager/compile
 #   bash experiments/gpu_suite.sh population
 #   bash experiments/gpu_suite.sh train     # one real run with evaluations
+#   bash experiments/gpu_suite.sh stacked SECONDS [SETUP] [PACK_A] [PACK_B]
+#
+# `stacked` runs two Stacked MNIST rows of PacGAN's Tables 2/3, sized to fit:
+# SETUP veegan (default), unrolled_quarter or unrolled_half, packs PACK_A
+# and PACK_B (default 1 and 2), seeds 0-4 as one population per row. It
+# needs only a few wheels (ml-collections, grain, array-record, portpicker,
+# tensorboardX, importlib_resources: installed with --target, the image's
+# own packages untouched). It times the setup's step for a 5-seed population
+# at both packs (experiments/stacked_speed_benchmark.py), then runs the
+# longest length (whole thousands of steps, at most the protocol's) that
+# lets both rows finish inside SECONDS from the script's start, e.g.
+#   bash experiments/gpu_suite.sh stacked 530 unrolled_quarter 1 4
 #
 # Everything lands in ${OUT:-/tmp/gpu_out}/<step>/: logs, results json, PNGs.
 set -uo pipefail
 OUT=${OUT:-/tmp/gpu_out}
-step=${1:?install|tests|speed|population|train}
+step=${1:?install|tests|speed|population|train|stacked}
 mkdir -p "$OUT/$step"
 log="$OUT/$step/log.txt"
 nvidia-smi > "$OUT/$step/nvidia-smi.txt" 2>&1 || true
@@ -46,6 +58,48 @@ case "$step" in
     timeout 540 python3 -m gan_jax.main --config=configs/dcgan.py:res=28 \
       --config.dataset.name=idx:data/mnist --config.num_train_steps=5000 \
       --config.evals.fid=500 --workdir="$OUT/$step/run" > "$log" 2>&1
+    ;;
+  stacked)
+    budget=${2:?stacked SECONDS [SETUP] [PACK_A] [PACK_B]}
+    setup=${3:-veegan}; pack_a=${4:-1}; pack_b=${5:-2}
+    start=$(date +%s)
+    python3 -m pip install -q --no-index --no-deps --no-compile \
+      --no-cache-dir --upgrade --target /tmp/site .whl/*.whl > "$log" 2>&1
+    export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
+    probe=experiments/results/stacked_speed_gpu_$setup.json
+    python3 experiments/stacked_speed_benchmark.py --setups="$setup" \
+      --packs="$pack_a,$pack_b" --sizes=5 --steps=20 --repeats=2 \
+      --mnist=data/mnist >> "$log" 2>&1
+    cp "$probe" "$OUT/$step/"
+    # The longest run (whole thousands of steps, at most the protocol's)
+    # that fits both rows: their population steps at the probed rates, plus
+    # about 90 s each for data, compiling, the classifier and evaluation.
+    steps=$(python3 - "$budget" "$start" "$probe" <<'PY'
+import json, sys, time
+budget, start, probe = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+results = json.load(open(probe))['results']
+seconds = sum(r['members'] / r['member_steps_per_sec'] for r in results)
+left = 0.85 * (budget - (time.time() - start) - 2 * 90)
+print(max(1000, min(results[0]['protocol_steps'],
+                    int(left / seconds / 1000) * 1000)))
+PY
+)
+    short=${setup#unrolled_}
+    rows=""
+    for pack in "$pack_a" "$pack_b"; do
+      variant=$([ "$pack" = 1 ] && echo gan || echo "pacgan$pack")
+      rows="$rows${rows:+,}stacked_${short}_$variant"
+    done
+    echo "rows $rows, steps per row: $steps" | tee -a "$log"
+    python3 experiments/mode_collapse_benchmark.py --rows="$rows" \
+      --seeds=0,1,2,3,4 --steps="$steps" --steps_per_dispatch=100 \
+      --mnist=data/mnist --out="$OUT/$step/mode_collapse_rows.json" \
+      --workdir=/tmp/stacked >> "$log" 2>&1
+    for row in ${rows//,/ }; do
+      png=$(ls /tmp/stacked/$row/members/seed=0/samples/*.png 2>/dev/null \
+            | sort | tail -1)
+      [ -n "$png" ] && cp "$png" "$OUT/$step/${row}_seed0.png"
+    done
     ;;
 esac
 echo "exit $? ($step)" >> "$log"

@@ -11,7 +11,6 @@ experiments/results/population_<backend>.json and the table in
 docs/benchmarks.md.
 """
 
-import statistics
 import time
 
 from absl import app
@@ -32,16 +31,8 @@ FLAGS = flags.FLAGS
 
 
 def time_step(compiled, state, batch):
-  state, _ = compiled(state, batch)       # warm-up
-  jax.block_until_ready(state)
-  seconds = []
-  for _ in range(FLAGS.repeats):
-    start = time.perf_counter()
-    for _ in range(FLAGS.steps):
-      state, metrics = compiled(state, batch)
-    jax.block_until_ready((state, metrics))
-    seconds.append((time.perf_counter() - start) / FLAGS.steps)
-  return statistics.median(seconds)
+  return common.time_compiled(compiled, state, batch, FLAGS.steps,
+                              FLAGS.repeats)
 
 
 def main(argv):
