@@ -58,7 +58,8 @@ runs each pack slot's latents through batch norm in a separate call,
 gan_jax in one call of 64 m.
 
 Arguments: setup (above), pack (PacGAN packing degree), features (DCGAN
-widths, setup=dcgan), steps (default by setup), mnist (the MNIST IDX
+widths, setup=dcgan), steps (default by setup), eval_every (steps between
+the mode evaluations; 0, the default: only at the end), mnist (the MNIST IDX
 directory), classifier (its directory, or 'auto': built from the MNIST
 digits the first time and cached).
 """
@@ -73,7 +74,8 @@ _SETUPS = ('dcgan', 'veegan', *_UNROLLED_D_FEATURES)
 def get_config(arg=None):
   """Stacked MNIST config; `arg` is 'key=value,...' with the keys below."""
   arg = config_lib.parse_arg(arg, setup='dcgan', pack=1, features=32, steps=0,
-                             mnist='../shared/data/mnist', classifier='auto')
+                             eval_every=0, mnist='../shared/data/mnist',
+                             classifier='auto')
   if arg.setup not in _SETUPS:
     raise ConfigError(
         f'configs/stacked_mnist.py: setup={arg.setup!r} is invalid: expected '
@@ -131,5 +133,10 @@ def get_config(arg=None):
       config.optimizer[side].b2 = 0.99
     config.dataset.num_examples = 1_280_000
     config.eval.num_samples = 25_600         # as in the authors' code
-  config.evals.stacked_mnist = config.num_train_steps
+  if arg.eval_every < 0:
+    raise ConfigError(f'configs/stacked_mnist.py: eval_every={arg.eval_every} '
+                      'is invalid: expected steps between evaluations, or 0 '
+                      'for one at the end')
+  config.evals.stacked_mnist = min(arg.eval_every or config.num_train_steps,
+                                   config.num_train_steps)
   return config

@@ -73,7 +73,8 @@ case "$step" in
     cp "$probe" "$OUT/$step/"
     # The longest run (whole thousands of steps, at most the protocol's)
     # that fits both rows: their population steps at the probed rates, plus
-    # about 90 s each for data, compiling, the classifier and evaluation.
+    # about 90 s each for data, compiling, the classifier and evaluations
+    # (5 seeds: about 4 s per evaluation step on the H200).
     steps=$(python3 - "$budget" "$start" "$probe" <<'PY'
 import json, sys, time
 budget, start, probe = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
@@ -93,8 +94,18 @@ PY
     echo "rows $rows, steps per row: $steps" | tee -a "$log"
     python3 experiments/mode_collapse_benchmark.py --rows="$rows" \
       --seeds=0,1,2,3,4 --steps="$steps" --steps_per_dispatch=100 \
-      --mnist=data/mnist --out="$OUT/$step/mode_collapse_rows.json" \
-      --workdir=/tmp/stacked >> "$log" 2>&1
+      --eval_every=2000 --mnist=data/mnist \
+      --out="$OUT/$step/mode_collapse_rows.json" --workdir=/tmp/stacked \
+      >> "$log" 2>&1
+    runs=()   # the evaluations every 2,000 steps of every seed
+    for row in ${rows//,/ }; do
+      for seed in 0 1 2 3 4; do
+        runs+=(--runs="${row}_seed$seed=/tmp/stacked/$row/members/seed=$seed")
+      done
+    done
+    python3 experiments/trajectory_table.py "${runs[@]}" \
+      --metrics=eval/stacked_modes,eval/stacked_kl \
+      --out="$OUT/$step/trajectories.json" >> "$log" 2>&1
     for row in ${rows//,/ }; do
       png=$(ls /tmp/stacked/$row/members/seed=0/samples/*.png 2>/dev/null \
             | sort | tail -1)

@@ -71,6 +71,11 @@ flags.DEFINE_enum('bn', 'whole', ['whole', 'per_call'],
                   'Table 1 rows: the generator\'s batch norm over the whole '
                   'batch of 100 m samples, or per call of 100 as the '
                   'authors\' code (configs/mode_collapse_2d.py bn=).')
+flags.DEFINE_integer('eval_every', 0,
+                     'Steps between evaluations (a trajectory in each run\'s '
+                     'TensorBoard events; experiments/trajectory_table.py '
+                     'reads it); 0: only at the end. Table 1 and the Stacked '
+                     'MNIST rows.')
 flags.DEFINE_integer('steps_per_dispatch', 1,
                      'config.steps_per_dispatch: train steps per jitted call '
                      '(one lax.scan). Speed only: on a GPU the host\'s '
@@ -167,12 +172,12 @@ def row_config(row: str, seed: int):
     setup = setup if setup == 'veegan' else f'unrolled_{setup}'
     config = load_config(
         'stacked_mnist', f'setup={setup},pack={pack},steps={steps},'
-        f'mnist={FLAGS.mnist}')
+        f'eval_every={FLAGS.eval_every},mnist={FLAGS.mnist}')
   else:
     config = load_config(
         'mode_collapse_2d', f'dataset=gaussian_{benchmark},pack={pack},'
-        f'steps={steps},eval_every={steps},order={FLAGS.order},'
-        f'bn={FLAGS.bn}')
+        f'steps={steps},eval_every={FLAGS.eval_every or steps},'
+        f'order={FLAGS.order},bn={FLAGS.bn}')
   return apply_overrides(config, {
       'seed': seed, 'health.enabled': False,
       'steps_per_dispatch': FLAGS.steps_per_dispatch})
@@ -221,6 +226,7 @@ def run_row(row: str, seeds: list[int], reuse: dict[int, str]) -> dict:
               reused={str(seed): d for seed, d in sorted(reuse.items())},
               per_seed=finals,
               published=PUBLISHED.get(row), target=target_verdict(row, finals),
+              eval_every=FLAGS.eval_every,
               steps_per_dispatch=FLAGS.steps_per_dispatch, **step)
 
 

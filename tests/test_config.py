@@ -118,6 +118,8 @@ def test_stacked_mnist_veegan_setup_follows_pacgan_table2():
   assert config.dataset.num_examples == 128_000
   assert config.eval.num_samples == 26_000
   assert config.evals.stacked_mnist == 100_000
+  assert load_config('stacked_mnist', 'setup=veegan,eval_every=2000'
+                     ).evals.stacked_mnist == 2000
 
 
 @pytest.mark.parametrize('order,bn', [('alternating', 'whole'),
@@ -159,3 +161,6 @@ def test_stacked_mnist_unknown_setup_is_one_clear_error():
   with pytest.raises(config_lib.ConfigError,
                      match="setup='veegan2' is invalid: expected one of"):
     load_config('stacked_mnist', 'setup=veegan2')
+  with pytest.raises(config_lib.ConfigError,
+                     match='eval_every=-1 is invalid: expected steps'):
+    load_config('stacked_mnist', 'eval_every=-1')
