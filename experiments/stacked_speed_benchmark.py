@@ -41,6 +41,8 @@ FLAGS = flags.FLAGS
 def measure(setup: str, pack: int, k: int) -> dict:
   base = load_config('stacked_mnist', f'setup={setup},pack={pack},'
                      f'mnist={FLAGS.mnist}')
+  base.evals.stacked_mnist = 0     # times the step: no classifier needed
+  base.health.enabled = False
   exp = experiment_lib.setup(base)
   shape, classes = exp.dataset.example_shape, exp.dataset.num_classes
   population = population_lib.Population.create(
