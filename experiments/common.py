@@ -5,8 +5,8 @@ import datetime
 import json
 import os
 import platform
-import sys
 import statistics
+import sys
 import tempfile
 import time
 
