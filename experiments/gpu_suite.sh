@@ -10,6 +10,7 @@
 #   bash experiments/gpu_suite.sh population
 #   bash experiments/gpu_suite.sh train     # one real run with evaluations
 #   bash experiments/gpu_suite.sh stacked SECONDS [SETUP] [PACK_A] [PACK_B]
+#   bash experiments/gpu_suite.sh stacked_speed  # its step: K and precision
 #
 # `stacked` runs two Stacked MNIST rows of PacGAN's Tables 2/3, sized to fit:
 # SETUP veegan (default), unrolled_quarter or unrolled_half, packs PACK_A
@@ -25,10 +26,16 @@
 # Everything lands in ${OUT:-/tmp/gpu_out}/<step>/: logs, results json, PNGs.
 set -uo pipefail
 OUT=${OUT:-/tmp/gpu_out}
-step=${1:?install|tests|speed|population|train|stacked}
+step=${1:?install|tests|speed|population|train|stacked|stacked_speed}
 mkdir -p "$OUT/$step"
 log="$OUT/$step/log.txt"
 nvidia-smi > "$OUT/$step/nvidia-smi.txt" 2>&1 || true
+
+few_wheels() {   # the packages the image lacks, beside its own
+  python3 -m pip install -q --no-index --no-deps --no-compile \
+    --no-cache-dir --upgrade --target /tmp/site .whl/*.whl > "$log" 2>&1
+  export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
+}
 
 case "$step" in
   install)
@@ -63,9 +70,7 @@ case "$step" in
     budget=${2:?stacked SECONDS [SETUP] [PACK_A] [PACK_B]}
     setup=${3:-veegan}; pack_a=${4:-1}; pack_b=${5:-2}
     start=$(date +%s)
-    python3 -m pip install -q --no-index --no-deps --no-compile \
-      --no-cache-dir --upgrade --target /tmp/site .whl/*.whl > "$log" 2>&1
-    export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
+    few_wheels
     probe=experiments/results/stacked_speed_gpu_$setup.json
     python3 experiments/stacked_speed_benchmark.py --setups="$setup" \
       --packs="$pack_a,$pack_b" --sizes=5 --steps=20 --repeats=2 \
@@ -111,6 +116,17 @@ PY
             | sort | tail -1)
       [ -n "$png" ] && cp "$png" "$OUT/$step/${row}_seed0.png"
     done
+    ;;
+  stacked_speed)
+    # Why the VEEGAN step runs at ~25 TFLOP/s: population size and
+    # precision, side by side (about 3 minutes).
+    few_wheels
+    for dtype in float32 bfloat16; do
+      timeout 250 python3 experiments/stacked_speed_benchmark.py \
+        --setups=veegan --packs=1,2 --sizes=1,5,10 --steps=20 --repeats=2 \
+        --dtype=$dtype --mnist=data/mnist >> "$log" 2>&1
+    done
+    cp experiments/results/stacked_speed_gpu_veegan*.json "$OUT/$step/"
     ;;
 esac
 echo "exit $? ($step)" >> "$log"

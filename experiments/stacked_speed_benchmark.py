@@ -35,12 +35,16 @@ flags.DEFINE_list('sizes', ['1', '5', '10'], 'Population sizes K (seeds).')
 flags.DEFINE_integer('steps', 10, 'Train steps per repetition.')
 flags.DEFINE_integer('repeats', 3, 'Timed repetitions.')
 flags.DEFINE_string('mnist', '../shared/data/mnist', 'MNIST IDX directory.')
+flags.DEFINE_enum('dtype', 'float32', ['float32', 'bfloat16'],
+                  'config.model.dtype (bfloat16: mixed precision, not the '
+                  'protocol\'s; its speed, for comparison).')
 FLAGS = flags.FLAGS
 
 
 def measure(setup: str, pack: int, k: int) -> dict:
   base = load_config('stacked_mnist', f'setup={setup},pack={pack},'
                      f'mnist={FLAGS.mnist}')
+  base.model.dtype = FLAGS.dtype
   base.evals.stacked_mnist = 0     # times the step: no classifier needed
   base.health.enabled = False
   exp = experiment_lib.setup(base)
@@ -63,6 +67,7 @@ def measure(setup: str, pack: int, k: int) -> dict:
                                   FLAGS.repeats)
   rate = k / seconds
   return dict(setup=setup, pack=pack, members=k, batch=base.batch_size,
+              dtype=FLAGS.dtype,
               member_steps_per_sec=rate,
               gflop_per_member_step=flops / 1e9 if on_cpu else None,
               compile_s=compile_s, protocol_steps=base.num_train_steps,
@@ -82,8 +87,11 @@ def main(argv):
               f' member-steps/s, compile {r["compile_s"]:.1f} s; {k} '
               f'protocol runs take {r["hours_for_k_runs"]:.2f} h', flush=True)
   common.write_results('stacked_speed', FLAGS,
-                       ('setups', 'packs', 'sizes', 'steps', 'repeats', 'mnist'),
-                       results, suffix='_'.join(FLAGS.setups))
+                       ('setups', 'packs', 'sizes', 'steps', 'repeats', 'mnist',
+                        'dtype'),
+                       results, suffix='_'.join(
+                           FLAGS.setups + ([FLAGS.dtype]
+                                           if FLAGS.dtype != 'float32' else [])))
 
 
 if __name__ == '__main__':
