@@ -200,14 +200,17 @@ RING_TARGET = {'modes_pacgan': 8, 'high_quality': 0.98,
 GRID_TARGET = {'modes_pacgan': 25, 'high_quality': 0.95,
                'reverse_kl_pacgan': 0.02}
 TARGETS = {'gaussian_ring': RING_TARGET, 'gaussian_grid': GRID_TARGET}
+# ...and for Stacked MNIST in VEEGAN's setup (PacGAN's Table 2): every mode,
+# KL at most 0.05 (real digit triples score 0.026: stacked_floor.py).
+STACKED_VEEGAN_TARGET = {'stacked_modes': 1000, 'stacked_kl': 0.05}
 
 
 def meets_target(target: dict, finals: list[dict]) -> tuple[dict, bool]:
   """The seeds' mean of each metric in `target` (`finals`: one metrics dict
-  per seed), and whether every mean meets it (a reverse KL at most its
-  target, the rest at least)."""
+  per seed), and whether every mean meets it (a KL at most its target, the
+  rest at least)."""
   mean = {key: float(np.mean([f[key] for f in finals])) for key in target}
-  met = all(mean[key] <= value if key.startswith('reverse_kl')
+  met = all(mean[key] <= value if key.endswith('kl') or '_kl_' in key
             else mean[key] >= value for key, value in target.items())
   return mean, met
 

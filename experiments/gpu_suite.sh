@@ -22,6 +22,9 @@
 # longest length (whole thousands of steps, at most the protocol's) that
 # lets both rows finish inside SECONDS from the script's start, e.g.
 #   bash experiments/gpu_suite.sh stacked 530 unrolled_quarter 1 4
+# PACK_B 0 probes one pack; ROWS names the rows to run instead (their packs
+# being the probed ones), e.g. the Table 2 best-config candidate:
+#   bash experiments/gpu_suite.sh stacked 250 veegan 2 0 stacked_veegan_best
 #
 # Everything lands in ${OUT:-/tmp/gpu_out}/<step>/: logs, results json, PNGs.
 set -uo pipefail
@@ -67,35 +70,38 @@ case "$step" in
       --config.evals.fid=500 --workdir="$OUT/$step/run" > "$log" 2>&1
     ;;
   stacked)
-    budget=${2:?stacked SECONDS [SETUP] [PACK_A] [PACK_B]}
-    setup=${3:-veegan}; pack_a=${4:-1}; pack_b=${5:-2}
+    budget=${2:?stacked SECONDS [SETUP] [PACK_A] [PACK_B] [ROWS]}
+    setup=${3:-veegan}; pack_a=${4:-1}; pack_b=${5:-2}; rows=${6:-}
+    packs=$pack_a; [ "$pack_b" != 0 ] && packs="$pack_a,$pack_b"
     start=$(date +%s)
     few_wheels
     probe=experiments/results/stacked_speed_gpu_$setup.json
     python3 experiments/stacked_speed_benchmark.py --setups="$setup" \
-      --packs="$pack_a,$pack_b" --sizes=5 --steps=20 --repeats=2 \
+      --packs="$packs" --sizes=5 --steps=20 --repeats=2 \
       --mnist=data/mnist >> "$log" 2>&1
     cp "$probe" "$OUT/$step/"
     # The longest run (whole thousands of steps, at most the protocol's)
-    # that fits both rows: their population steps at the probed rates, plus
-    # about 90 s each for data, compiling, the classifier and evaluations
-    # (5 seeds: about 4 s per evaluation step on the H200).
+    # that fits the rows (one per probed pack): their population steps at
+    # the probed rates, plus about 90 s each for data, compiling, the
+    # classifier and evaluations (5 seeds: about 4 s per evaluation step on
+    # the H200).
     steps=$(python3 - "$budget" "$start" "$probe" <<'PY'
 import json, sys, time
 budget, start, probe = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
 results = json.load(open(probe))['results']
 seconds = sum(r['members'] / r['member_steps_per_sec'] for r in results)
-left = 0.85 * (budget - (time.time() - start) - 2 * 90)
+left = 0.85 * (budget - (time.time() - start) - len(results) * 90)
 print(max(1000, min(results[0]['protocol_steps'],
                     int(left / seconds / 1000) * 1000)))
 PY
 )
     short=${setup#unrolled_}
-    rows=""
-    for pack in "$pack_a" "$pack_b"; do
-      variant=$([ "$pack" = 1 ] && echo gan || echo "pacgan$pack")
-      rows="$rows${rows:+,}stacked_${short}_$variant"
-    done
+    if [ -z "$rows" ]; then
+      for pack in ${packs//,/ }; do
+        variant=$([ "$pack" = 1 ] && echo gan || echo "pacgan$pack")
+        rows="$rows${rows:+,}stacked_${short}_$variant"
+      done
+    fi
     echo "rows $rows, steps per row: $steps" | tee -a "$log"
     python3 experiments/mode_collapse_benchmark.py --rows="$rows" \
       --seeds=0,1,2,3,4 --steps="$steps" --steps_per_dispatch=100 \
