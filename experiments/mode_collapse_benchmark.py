@@ -173,9 +173,7 @@ def row_config(row: str, seed: int):
               f'mnist={FLAGS.mnist}')
     config = apply_overrides(load_config(name, arg), overrides)
     config.num_train_steps = row_steps(row)[0]
-    return apply_overrides(config, {
-        'seed': seed, 'health.enabled': False,
-        'steps_per_dispatch': FLAGS.steps_per_dispatch})
+    return run_overrides(config, seed)
   benchmark, variant = row.rsplit('_', 1)
   pack = 1 if variant == 'gan' else int(variant[len('pacgan'):])
   steps, _ = row_steps(row)
@@ -190,6 +188,12 @@ def row_config(row: str, seed: int):
         'mode_collapse_2d', f'dataset=gaussian_{benchmark},pack={pack},'
         f'steps={steps},eval_every={FLAGS.eval_every or steps},'
         f'order={FLAGS.order},bn={FLAGS.bn}')
+  return run_overrides(config, seed)
+
+
+def run_overrides(config, seed: int):
+  """What every row's run sets on its config: its seed, no health monitor,
+  and the dispatch length (speed only)."""
   return apply_overrides(config, {
       'seed': seed, 'health.enabled': False,
       'steps_per_dispatch': FLAGS.steps_per_dispatch})
