@@ -1,6 +1,8 @@
 """Shared fixtures: small configs that train in seconds on 2 CPU cores."""
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 
@@ -13,13 +15,23 @@ import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from gan_jax import config_lib
 
+
+def _session_dir(env: str, prefix: str) -> str:
+  """$env if set, else a new temporary folder that this process removes at
+  exit. The first pytest process makes it; xdist's workers and the tests'
+  subprocesses inherit it through the environment and leave it alone."""
+  if env not in os.environ:
+    os.environ[env] = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, os.environ[env], ignore_errors=True)
+  return os.environ[env]
+
+
 # Many tests compile the same small train steps: a persistent compilation
 # cache for the session turns the repeats into cache hits (XLA:CPU spends
-# seconds compiling each). Subprocesses get it through the environment.
-_CACHE_DIR = os.environ.setdefault(
-    'JAX_COMPILATION_CACHE_DIR', tempfile.mkdtemp(prefix='gan_jax_xla_cache_'))
+# seconds compiling each).
+_CACHE_DIR = _session_dir('JAX_COMPILATION_CACHE_DIR', 'gan_jax_xla_cache_')
 # Classifiers built by eval.classifier='auto' go to a cache of the session's.
-os.environ.setdefault('GAN_JAX_CACHE', tempfile.mkdtemp(prefix='gan_jax_cache_'))
+_session_dir('GAN_JAX_CACHE', 'gan_jax_cache_')
 jax.config.update('jax_compilation_cache_dir', _CACHE_DIR)
 jax.config.update('jax_persistent_cache_min_compile_time_secs', 0)
 jax.config.update('jax_persistent_cache_min_entry_size_bytes', 0)
