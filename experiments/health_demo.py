@@ -2,6 +2,7 @@ r"""The health monitor on runs that collapse, and on the shipped defaults.
 
   python experiments/health_demo.py --part=collapse --seeds=0,1,2,3,4
   python experiments/health_demo.py --part=defaults --seeds=0,1,2
+  python experiments/health_demo.py --part=stall
 
 collapse: configs/vanilla.py:dataset=gaussian_grid with a crippled
   discriminator (one hidden layer of 16 units instead of 3 of 200): it can
@@ -12,6 +13,12 @@ defaults: the shipped configs (dcgan on digits, vanilla on the ring, cgan,
   cyclegan), each seed counting the runs in which any condition was flagged
   (a false alarm on a run that trains well). `--steps_<name>` shortens a
   config where the budget requires it (said in the output).
+stall: packed runs whose discriminator starts late (docs/results.md, "PacGAN
+  under its own protocol"): the grid with configs/vanilla.py and pack 4 (the
+  issue's run: D at chance for all 8,000 steps), the same unpacked, and
+  PacGAN2 under the protocol with the authors' step (D starts at step
+  8,000-14,000 on the ten seeds of the Table 1 row). Reports where the monitor
+  flagged `stalled` (first and last step) against the D(x) - D(G(z)) curve.
 
 Writes experiments/results/health_<part>.json.
 """
@@ -31,11 +38,13 @@ os.environ.setdefault('GAN_JAX_CACHE', os.path.join(
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests'))
 import common  # pylint: disable=wrong-import-position
 from conftest import apply_overrides, load_config  # pylint: disable=wrong-import-position
+from gan_jax.training import health  # pylint: disable=wrong-import-position
 from gan_jax.training import loop  # pylint: disable=wrong-import-position
 from gan_jax.training import summary  # pylint: disable=wrong-import-position
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum('part', 'collapse', ['collapse', 'defaults'], 'Which demo.')
+flags.DEFINE_enum('part', 'collapse', ['collapse', 'defaults', 'stall'],
+                  'Which demo.')
 flags.DEFINE_list('seeds', ['0', '1', '2', '3', '4'], 'Seeds.')
 flags.DEFINE_integer('collapse_steps', 3000, 'Steps of the collapsing runs.')
 flags.DEFINE_list('configs', ['dcgan', 'vanilla', 'cgan', 'cyclegan'],
@@ -46,9 +55,11 @@ flags.DEFINE_integer('steps_vanilla', 0,
 flags.DEFINE_integer('steps_cgan', 0, 'Shorter cgan runs (0: as shipped).')
 flags.DEFINE_integer('steps_cyclegan', 0,
                      'Shorter cyclegan runs (0: as shipped).')
+flags.DEFINE_integer('stall_steps', 12000,
+                     'Steps of the protocol PacGAN2 run of --part=stall.')
 flags.DEFINE_string('out', '', 'Results file (default by --part).')
 
-CONDITIONS = ('collapse', 'd_wins', 'oscillation', 'diverging')
+CONDITIONS = health.CONDITIONS
 
 
 def collapsing_config(seed: int):
@@ -60,6 +71,21 @@ def collapsing_config(seed: int):
       'model.d_hidden': (16,),
       'optimizer.generator.learning_rate': 1e-4,
       'optimizer.discriminator.learning_rate': 1e-4})
+
+
+def stall_configs(seed: int) -> list:
+  """(name, config) of --part=stall; `seed` for every run."""
+  runs = []
+  for pack in (4, 1):
+    config = load_config('vanilla', f'dataset=gaussian_grid,pack={pack}')
+    runs.append((f'vanilla grid, pack {pack}',
+                 apply_overrides(config, {'seed': seed})))
+  config = load_config(
+      'mode_collapse_2d', 'dataset=gaussian_grid,pack=2,order=simultaneous,'
+      f'bn=per_call,steps={FLAGS.stall_steps},eval_every=2000')
+  runs.append(('protocol grid PacGAN2, authors\' step', apply_overrides(
+      config, {'seed': seed, 'log_every_steps': 100})))
+  return runs
 
 
 def flags_of(workdir: str) -> dict:
@@ -78,10 +104,16 @@ def run(config, name: str) -> dict:
     with open(os.path.join(workdir, 'final_metrics.json')) as f:
       final = json.load(f)
   first = {k: v[0] for k, v in flagged.items() if v}
+  gaps = {step: round(value - scalars['d_fake'][step], 4)
+          for step, value in scalars.get('d_real', {}).items()}
   modes = scalars.get('eval/modes_pacgan', {})
   return dict(config=name, seed=config.seed, steps=config.num_train_steps,
               first_flag=first, flagged_checks={k: len(v) for k, v in
                                                 flagged.items()},
+              last_flag={k: v[-1] for k, v in flagged.items() if v},
+              d_gap_over_time={s: g for s, g in sorted(gaps.items())
+                               if s % 1000 == 0},
+              high_quality_over_time=scalars.get('eval/high_quality', {}),
               modes_pacgan_over_time=modes,
               final={k: v for k, v in final.items()
                      if k.startswith(('eval/', 'health/'))},
@@ -103,6 +135,10 @@ def main(argv):
   if FLAGS.part == 'collapse':
     for seed in seeds:
       record(run(collapsing_config(seed), 'collapsing grid'))
+  elif FLAGS.part == 'stall':
+    for seed in seeds:
+      for name, config in stall_configs(seed):
+        record(run(config, name))
   else:
     for name in FLAGS.configs:
       for seed in seeds:

@@ -100,6 +100,39 @@ def test_a_winning_discriminator_is_flagged_when_g_gradients_vanish():
       'd_wins']
 
 
+def test_a_game_that_has_not_started_is_flagged_until_d_starts(caplog):
+  # PacGAN's late start (docs/results.md): D at chance for thousands of steps
+  # while the samples are a cloud, then D separates and the samples sharpen.
+  chance = [({'d_real': 0.501, 'd_fake': 0.499, 'd_loss': 1.386,
+              'g_loss': 0.693}, {'high_quality': 0.02})] * 10
+  started = [({'d_real': 0.62, 'd_fake': 0.38, 'd_loss': 1.3,
+               'g_loss': 0.9}, {'high_quality': 0.1})] * 5
+  record = run_monitor(chance + started)
+  assert record.flagged_at['stalled'] == [100 * i for i in range(3, 11)]
+  assert caplog.text.count('health: stalled') == 1
+  assert 'train longer' in caplog.text
+  # One check at chance, or two, is a blip.
+  assert not run_monitor(started + chance[:2] + started).flagged_at['stalled']
+
+
+def test_d_at_chance_on_samples_like_the_data_is_not_a_stall():
+  at_chance = {'d_real': 0.5, 'd_fake': 0.5, 'd_loss': 1.386, 'g_loss': 0.693}
+  # A generator that matches a 2-D mixture leaves D at chance too.
+  assert not run_monitor([(at_chance, {'high_quality': 0.95})] * 6
+                         ).flagged_at['stalled']
+  assert run_monitor([(at_chance, {'high_quality': 0.3})] * 6
+                     ).flagged_at['stalled']
+  # Least squares: scores against targets 1 and 0, at chance alike.
+  assert run_monitor([(at_chance, {})] * 6, 'least_squares'
+                     ).flagged_at['stalled']
+  # No probability scale for the hinge and Wasserstein losses' raw scores.
+  for loss in ('hinge', 'wasserstein'):
+    assert not run_monitor([(at_chance, {})] * 6, loss).flagged_at['stalled']
+  # A discriminator that separates, however little the samples look right.
+  assert not run_monitor([({**at_chance, 'd_real': 0.53, 'd_fake': 0.47},
+                           {'high_quality': 0.0})] * 6).flagged_at['stalled']
+
+
 def test_a_worsening_metric_is_flagged():
   fids = [80, 60, 40, 30, 35, 50, 70, 90]
   assert health.diverging(fids, thresholds())
@@ -133,10 +166,12 @@ def test_mixture_modes_count_occupancy_not_sharpness():
   blurred = means[rng.integers(0, 8, 256)] + 0.1 * rng.standard_normal(
       (256, 2))
   assert probe.signals(blurred)['mode_fraction'] == 1.0
+  assert probe.signals(blurred)['high_quality'] < 0.1      # 3 std of 0.01
   assert not health.collapse(probe.signals(blurred), thresholds())
   # Sharp, but on two modes: collapsed.
   two = means[rng.integers(0, 2, 256)] + 0.01 * rng.standard_normal((256, 2))
   assert probe.signals(two)['mode_fraction'] == 0.25
+  assert probe.signals(two)['high_quality'] > 0.95
   assert health.collapse(probe.signals(two), thresholds())
 
 
@@ -156,7 +191,8 @@ def test_a_run_writes_health_scalars_and_a_report(tmp_path):
       'health.warmup_steps': 0})
   loop.train_and_evaluate(config, str(tmp_path))
   scalars = summary.read_scalars(str(tmp_path))
-  for tag in ('health/collapse', 'health/d_wins', 'health/diversity_ratio'):
+  for tag in ('health/collapse', 'health/d_wins', 'health/stalled',
+              'health/diversity_ratio'):
     assert sorted(scalars[tag]) == [2, 4], tag
   report = (tmp_path / 'report.md').read_text()
   assert 'dcgan on digits' in report and '"num_train_steps": 4' in report

@@ -21,6 +21,17 @@ streams), that says whether it holds now:
                 below `d_margin`; not defined for the Wasserstein loss) for
                 `patience` checks in a row, with G's gradient norm below
                 `grad_fraction` of its largest
+  stalled       the game has not started: D cannot tell real from generated
+                (|D(x) - D(G(z))| below `chance_margin`, as probabilities;
+                least-squares scores likewise; not defined for the hinge and
+                Wasserstein losses) while the samples are not yet the data's
+                (on a 2-D mixture: fewer than `stall_quality` of them within
+                3 std of a mode; a generator that matches the data also
+                leaves D at chance. On other data D at chance is taken as not
+                started: the shipped image GANs keep D(x) - D(G(z)) above
+                0.35), for `patience` checks in a row. A packed D under
+                PacGAN's protocol sits here for 10,000 steps and more
+                (docs/results.md); the flag's end is where D starts
   oscillation   the losses swing: the variance of g_loss (or d_loss) over
                 the last `window` checks above `variance_growth` times that
                 of the `window` before, and its standard deviation at least
@@ -55,7 +66,7 @@ import numpy as np
 from gan_jax.errors import check
 from gan_jax.eval import metrics
 
-CONDITIONS = ('collapse', 'd_wins', 'oscillation', 'diverging')
+CONDITIONS = ('collapse', 'd_wins', 'stalled', 'oscillation', 'diverging')
 # Losses whose D outputs (as logged) aim at 1 for real and 0 for generated.
 _TARGET_LOSSES = ('minimax', 'non_saturating', 'least_squares')
 
@@ -71,8 +82,11 @@ def health_config() -> ml_collections.ConfigDict:
       mode_fraction=0.5,       # collapse: occupied / all modes (2-D mixtures)
       d_margin=0.05,           # d_wins: D(x) > 1 - m and D(G(z)) < m
       grad_fraction=0.1,       # d_wins: g_grad_norm < this x its largest
-      patience=3,              # checks in a row (collapse, d_wins, samples
-                               # spreading) / evaluations (metric worsening)
+      chance_margin=0.02,      # stalled: |D(x) - D(G(z))| below this
+      stall_quality=0.5,       # stalled (2-D mixtures): high-quality share
+      patience=3,              # checks in a row (collapse, d_wins, stalled,
+                               # samples spreading) / evaluations (metric
+                               # worsening)
       window=10,               # oscillation: checks per window
       variance_growth=10.0,    # oscillation: variance ratio of the windows
       swing_fraction=0.25,     # oscillation: last window's std / mean |loss|
@@ -89,7 +103,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
     check(health[name] >= 1 if name != 'num_samples' else health[name] >= 2,
           f'health.{name}', health[name], 'a positive integer (>= 2 samples)')
   for name in ('diversity_ratio', 'entropy_ratio', 'mode_fraction',
-               'd_margin', 'grad_fraction'):
+               'd_margin', 'grad_fraction', 'chance_margin', 'stall_quality'):
     check(0 < health[name] < 1, f'health.{name}', health[name],
           'a number in (0, 1)')
   for name in ('variance_growth', 'metric_growth', 'spread_ratio'):
@@ -153,6 +167,18 @@ def d_wins(history: Sequence[dict], loss_name: str,
   return all(winning(h) for h in history[-health.patience:])
 
 
+def stalled(means: dict, signals: dict, loss_name: str,
+            health: ml_collections.ConfigDict) -> bool:
+  """Whether one check looks like a game that has not started: D's outputs
+  on real and generated samples within `chance_margin` of each other while
+  the samples are unlike the data; the monitor flags `patience` in a row."""
+  if loss_name not in _TARGET_LOSSES or 'd_real' not in means or (
+      'd_fake' not in means):
+    return False
+  at_chance = abs(means['d_real'] - means['d_fake']) < health.chance_margin
+  return at_chance and signals.get('high_quality', 0.0) < health.stall_quality
+
+
 def _swinging(values: Sequence[float], health: ml_collections.ConfigDict
               ) -> bool:
   window = health.window
@@ -212,7 +238,7 @@ class Record:
   # Checks in a row (after the warm-up) at which one check's signals looked
   # collapsed / spread off the data.
   streak: dict[str, int] = dataclasses.field(
-      default_factory=lambda: {'collapse': 0, 'spreading': 0})
+      default_factory=lambda: {'collapse': 0, 'stalled': 0, 'spreading': 0})
 
 
 class Monitor:
@@ -231,14 +257,17 @@ class Monitor:
                                or metric != record.metric[-1]):
       record.metric.append(float(metric))
     warm = step >= health.warmup_steps
-    for name, now in (('collapse', collapse(signals, health)),
-                      ('spreading', spreading(signals, health))):
+    for name, now in (
+        ('collapse', collapse(signals, health)),
+        ('stalled', stalled(means, signals, self.loss_name, health)),
+        ('spreading', spreading(signals, health))):
       record.streak[name] = record.streak[name] + 1 if (now and warm) else 0
     held = {name: count >= health.patience
             for name, count in record.streak.items()}
     states = {
         'collapse': held['collapse'],
         'd_wins': d_wins(record.history, self.loss_name, health),
+        'stalled': held['stalled'],
         'oscillation': oscillation(record.history, health),
         'diverging': held['spreading'] or diverging(record.metric, health),
     }
@@ -262,6 +291,14 @@ def _explain(name: str, signals: dict, means: dict, spread: bool) -> str:
     return ', '.join(f'{k}={means[k]:.3g}' for k in
                      ('d_real', 'd_fake', 'd_loss', 'g_grad_norm')
                      if k in means)
+  if name == 'stalled':
+    shown = ', '.join(f'{k}={v:.3g}' for k, v in (
+        *((k, means[k]) for k in ('d_real', 'd_fake')),
+        *((k, signals[k]) for k in ('high_quality',) if k in signals)))
+    return (f'{shown}: D cannot tell real from generated samples and the '
+            'samples are not yet the data\'s. A packed or strongly '
+            'regularized D can take 10,000+ steps to start: train longer, '
+            'or give D more capacity or a larger learning rate')
   if name == 'oscillation':
     return 'the losses\' variance grew over the last checks'
   if spread:
@@ -300,9 +337,10 @@ class DiversityProbe:
       means, std = self.mixture
       # Occupancy (every sample's nearest mode), not sharpness: a blurred
       # mode is not a lost one.
-      counts, _ = metrics.mode_histograms(samples, means, std)
+      counts, good = metrics.mode_histograms(samples, means, std)
       fair_share = len(samples) / len(means)
       signals['mode_fraction'] = float(np.mean(counts >= fair_share / 4))
+      signals['high_quality'] = float(good.sum() / len(samples))
     return signals
 
 

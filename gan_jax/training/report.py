@@ -22,6 +22,7 @@ import os
 
 import ml_collections
 
+from gan_jax.training import health
 from gan_jax.training import summary
 
 LOWER_IS_BETTER = ('fid', 'kid', 'kid_std', 'reverse_kl', 'reverse_kl_pacgan',
@@ -99,8 +100,8 @@ def write_report(directory: str, config: ml_collections.ConfigDict,
                        'Evaluation metrics', panels=True),
       'health': _plot(os.path.join(plots, 'health.png'),
                       {k: v for k, v in scalars.items()
-                       if k.startswith('health/') and k.split('/')[1] in (
-                           'collapse', 'd_wins', 'oscillation', 'diverging')},
+                       if k.startswith('health/')
+                       and k.split('/')[1] in health.CONDITIONS},
                       'Health flags (1 = condition holds)'),
   }
   final_path = os.path.join(directory, 'final_metrics.json')
