@@ -55,7 +55,7 @@ flags.DEFINE_integer('steps_vanilla', 0,
 flags.DEFINE_integer('steps_cgan', 0, 'Shorter cgan runs (0: as shipped).')
 flags.DEFINE_integer('steps_cyclegan', 0,
                      'Shorter cyclegan runs (0: as shipped).')
-flags.DEFINE_integer('stall_steps', 12000,
+flags.DEFINE_integer('stall_steps', 16000,
                      'Steps of the protocol PacGAN2 run of --part=stall.')
 flags.DEFINE_string('out', '', 'Results file (default by --part).')
 
