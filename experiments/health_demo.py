@@ -59,9 +59,6 @@ flags.DEFINE_integer('stall_steps', 16000,
                      'Steps of the protocol PacGAN2 run of --part=stall.')
 flags.DEFINE_string('out', '', 'Results file (default by --part).')
 
-CONDITIONS = health.CONDITIONS
-
-
 def collapsing_config(seed: int):
   config = load_config('vanilla', 'dataset=gaussian_grid')
   return apply_overrides(config, {
@@ -92,7 +89,7 @@ def flags_of(workdir: str) -> dict:
   scalars = summary.read_scalars(workdir)
   return {name: sorted(step for step, value in
                        scalars.get(f'health/{name}', {}).items() if value)
-          for name in CONDITIONS}
+          for name in health.CONDITIONS}
 
 
 def run(config, name: str) -> dict:

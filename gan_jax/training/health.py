@@ -292,9 +292,9 @@ def _explain(name: str, signals: dict, means: dict, spread: bool) -> str:
                      ('d_real', 'd_fake', 'd_loss', 'g_grad_norm')
                      if k in means)
   if name == 'stalled':
-    shown = ', '.join(f'{k}={v:.3g}' for k, v in (
-        *((k, means[k]) for k in ('d_real', 'd_fake')),
-        *((k, signals[k]) for k in ('high_quality',) if k in signals)))
+    seen = {**means, **signals}
+    shown = ', '.join(f'{k}={seen[k]:.3g}' for k in
+                      ('d_real', 'd_fake', 'high_quality') if k in seen)
     return (f'{shown}: D cannot tell real from generated samples and the '
             'samples are not yet the data\'s. A packed or strongly '
             'regularized D can take 10,000+ steps to start: train longer, '
