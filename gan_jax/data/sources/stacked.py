@@ -9,8 +9,7 @@ from gan_jax.data.dataset import DATA_SEED, ArraySource, Dataset, Example
 from gan_jax.data.sources.idx import load_idx
 from gan_jax.data.sources.registry import register
 from gan_jax.errors import ConfigError
-
-_MODE_WEIGHTS = np.array([100, 10, 1])   # digits (R, G, B) -> mode
+from gan_jax.eval.metrics import stacked_mode
 
 
 class StackedSource:
@@ -34,14 +33,14 @@ class StackedSource:
   def __getitem__(self, index: int) -> Example:
     triple = self.triples[index]
     return {'image': np.concatenate(list(self.images[triple]), axis=-1),
-            'label': np.int32(self.labels[triple] @ _MODE_WEIGHTS)}
+            'label': np.int32(stacked_mode(self.labels[triple]))}
 
   def take(self, indices: np.ndarray) -> Example:
     """Examples `indices` at once: what stacking `self[i]` gives."""
     triples = self.triples[indices]                   # (n, 3)
     digits = self.images[triples]                     # (n, 3, H, W, 1)
     return {'image': np.concatenate([digits[:, c] for c in range(3)], axis=-1),
-            'label': (self.labels[triples] @ _MODE_WEIGHTS).astype(np.int32)}
+            'label': stacked_mode(self.labels[triples]).astype(np.int32)}
 
 
 @register('stacked_mnist', takes_argument=True)
