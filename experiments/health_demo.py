@@ -3,6 +3,7 @@ r"""The health monitor on runs that collapse, and on the shipped defaults.
   python experiments/health_demo.py --part=collapse --seeds=0,1,2,3,4
   python experiments/health_demo.py --part=defaults --seeds=0,1,2
   python experiments/health_demo.py --part=stall
+  python experiments/health_demo.py --part=likeness --seeds=0
 
 collapse: configs/vanilla.py:dataset=gaussian_grid with a crippled
   discriminator (one hidden layer of 16 units instead of 3 of 200): it can
@@ -19,6 +20,12 @@ stall: packed runs whose discriminator starts late (docs/results.md, "PacGAN
   PacGAN2 under the protocol with the authors' step (D starts at step
   8,000-14,000 on the ten seeds of the Table 1 row). Reports where the monitor
   flagged `stalled` (first and last step) against the D(x) - D(G(z)) curve.
+likeness: the probe's `precision` signal on images (what `stalled` asks of
+  the samples off a 2-D mixture), in the feature space the run's probe uses
+  (configs/dcgan.py: its classifier's features) and in pixels: real examples
+  the probe has not seen, G at initialisation, noise, a grey image, the mean
+  image, blends; then over a real run of configs/dcgan.py (health/precision
+  at each log step).
 
 Writes experiments/results/health_<part>.json.
 """
@@ -38,12 +45,18 @@ os.environ.setdefault('GAN_JAX_CACHE', os.path.join(
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests'))
 import common  # pylint: disable=wrong-import-position
 from conftest import apply_overrides, load_config  # pylint: disable=wrong-import-position
+import jax  # pylint: disable=wrong-import-position
+import numpy as np  # pylint: disable=wrong-import-position
+from gan_jax.core import state as state_lib  # pylint: disable=wrong-import-position
+from gan_jax.eval import evaluator as evaluator_lib  # pylint: disable=wrong-import-position
+from gan_jax.training import experiment as experiment_lib  # pylint: disable=wrong-import-position
 from gan_jax.training import health  # pylint: disable=wrong-import-position
 from gan_jax.training import loop  # pylint: disable=wrong-import-position
 from gan_jax.training import summary  # pylint: disable=wrong-import-position
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum('part', 'collapse', ['collapse', 'defaults', 'stall'],
+flags.DEFINE_enum('part', 'collapse',
+                  ['collapse', 'defaults', 'stall', 'likeness'],
                   'Which demo.')
 flags.DEFINE_list('seeds', ['0', '1', '2', '3', '4'], 'Seeds.')
 flags.DEFINE_integer('collapse_steps', 3000, 'Steps of the collapsing runs.')
@@ -111,10 +124,45 @@ def run(config, name: str) -> dict:
               d_gap_over_time={s: g for s, g in sorted(gaps.items())
                                if s % 1000 == 0},
               high_quality_over_time=scalars.get('eval/high_quality', {}),
+              precision_over_time=scalars.get('health/precision', {}),
               modes_pacgan_over_time=modes,
               final={k: v for k, v in final.items()
                      if k.startswith(('eval/', 'health/'))},
               seconds=round(time.perf_counter() - start, 1))
+
+
+def likeness_references(config) -> dict:
+  """The probe's precision, in its feature space and in pixels, for samples
+  whose likeness to the data is known."""
+  experiment = experiment_lib.setup(config)
+  dataset, gan, state = (experiment.dataset, experiment.gan,
+                         experiment.initial_state)
+  evaluator = evaluator_lib.Evaluator(config, dataset, gan, workdir='')
+  probe = loop._health_probe(experiment, evaluator)  # pylint: disable=protected-access
+  n = config.health.num_samples
+  real = dataset.examples(n)
+  unseen = dataset.examples(3 * n)[n:]
+  rng = np.random.default_rng(0)
+  inputs = gan.sample_inputs(jax.random.PRNGKey(config.seed), n,
+                             {'x': real})
+  at_init = np.asarray(gan.sample(state_lib.sample_params(state),
+                                  state.generator.model_state, inputs))
+  mean = unseen.mean(0)
+  candidates = {
+      'real examples the probe has not seen': unseen[:n],
+      'G at initialisation': at_init,
+      'uniform noise in [-1, 1]': rng.uniform(-1, 1, real.shape),
+      'a grey image (all 0)': np.zeros_like(real),
+      'the mean image': np.broadcast_to(mean, real.shape),
+      'the mean image + N(0, 0.3) noise': np.clip(
+          mean + 0.3 * rng.standard_normal(real.shape), -1, 1),
+      'the average of two real examples': (unseen[:n] + unseen[n:]) / 2,
+  }
+  pixels = health.DiversityProbe(lambda x: np.asarray(x).reshape(len(x), -1),
+                                 real)
+  return {name: dict(features=probe.signals(x)['precision'],
+                     pixels=pixels.signals(x)['precision'])
+          for name, x in candidates.items()}
 
 
 def main(argv):
@@ -132,6 +180,12 @@ def main(argv):
   if FLAGS.part == 'collapse':
     for seed in seeds:
       record(run(collapsing_config(seed), 'collapsing grid'))
+  elif FLAGS.part == 'likeness':
+    for seed in seeds:
+      config = apply_overrides(load_config('dcgan'), {'seed': seed})
+      row = run(config, 'dcgan')
+      row['references'] = likeness_references(config)
+      record(row)
   elif FLAGS.part == 'stall':
     for seed in seeds:
       for name, config in stall_configs(seed):

@@ -133,6 +133,26 @@ def test_d_at_chance_on_samples_like_the_data_is_not_a_stall():
                            {'high_quality': 0.0})] * 6).flagged_at['stalled']
 
 
+def test_stall_on_images_asks_whether_the_samples_lie_on_the_data():
+  # Off a 2-D mixture the probe measures likeness as improved precision
+  # (k = 3) against the real examples: fresh draws of the data lie inside
+  # the real k-NN balls, noise does not.
+  rng = np.random.default_rng(0)
+  centres = rng.standard_normal((10, 64))
+
+  def draw(n):
+    return centres[rng.integers(0, 10, n)] + 0.1 * rng.standard_normal(
+        (n, 64))
+  probe = health.DiversityProbe(lambda x: x, draw(256))
+  like = probe.signals(draw(256))
+  cloud = probe.signals(rng.standard_normal((256, 64)))
+  assert like['precision'] > 0.7 and 'high_quality' not in like
+  assert cloud['precision'] < 0.05
+  at_chance = {'d_real': 0.5, 'd_fake': 0.5, 'd_loss': 1.386, 'g_loss': 0.693}
+  assert not run_monitor([(at_chance, like)] * 6).flagged_at['stalled']
+  assert run_monitor([(at_chance, cloud)] * 6).flagged_at['stalled']
+
+
 def test_a_worsening_metric_is_flagged():
   fids = [80, 60, 40, 30, 35, 50, 70, 90]
   assert health.diverging(fids, thresholds())

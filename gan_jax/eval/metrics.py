@@ -145,6 +145,12 @@ def _inside_counts(points: jax.Array, centres: jax.Array,
                      lambda squared: jnp.sum(squared <= radii[None], -1))
 
 
+def _covered(points: jax.Array, centres: jax.Array, k: int) -> float:
+  """Fraction of `points` inside the union of the centres' k-NN balls."""
+  return float(jnp.mean(_inside_counts(points, centres, knn_radii(centres, k))
+                        > 0))
+
+
 def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3
                      ) -> tuple[float, float]:
   """Improved precision and recall (Kynkäänniemi et al. 2019).
@@ -155,9 +161,13 @@ def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3
   """
   real = jnp.asarray(real, jnp.float32)
   fake = jnp.asarray(fake, jnp.float32)
-  precision = jnp.mean(_inside_counts(fake, real, knn_radii(real, k)) > 0)
-  recall = jnp.mean(_inside_counts(real, fake, knn_radii(fake, k)) > 0)
-  return float(precision), float(recall)
+  return _covered(fake, real, k), _covered(real, fake, k)
+
+
+def precision(real: np.ndarray, fake: np.ndarray, k: int = 3) -> float:
+  """The precision of `precision_recall` alone."""
+  return _covered(jnp.asarray(fake, jnp.float32),
+                  jnp.asarray(real, jnp.float32), k)
 
 
 def density_coverage(real: np.ndarray, fake: np.ndarray, k: int = 5

@@ -25,11 +25,12 @@ streams), that says whether it holds now:
                 (|D(x) - D(G(z))| below `chance_margin`, as probabilities;
                 least-squares scores likewise; not defined for the hinge and
                 Wasserstein losses) while the samples are not yet the data's
-                (on a 2-D mixture: fewer than `stall_quality` of them within
-                3 std of a mode; a generator that matches the data also
-                leaves D at chance. On other data D at chance is taken as not
-                started: the shipped image GANs keep D(x) - D(G(z)) above
-                0.35), for `patience` checks in a row. A packed D under
+                (fewer than `stall_quality` of them like the data: within 3
+                std of a mode on a 2-D mixture, else inside the real
+                examples' k-NN balls, the improved precision with k = 3, in
+                the probe's feature space; a generator that matches the data
+                also leaves D at chance. Without a probe D at chance alone
+                counts), for `patience` checks in a row. A packed D under
                 PacGAN's protocol sits here for 10,000 steps and more
                 (docs/results.md); the flag's end is where D starts
   oscillation   the losses swing: the variance of g_loss (or d_loss) over
@@ -83,7 +84,7 @@ def health_config() -> ml_collections.ConfigDict:
       d_margin=0.05,           # d_wins: D(x) > 1 - m and D(G(z)) < m
       grad_fraction=0.1,       # d_wins: g_grad_norm < this x its largest
       chance_margin=0.02,      # stalled: |D(x) - D(G(z))| below this
-      stall_quality=0.5,       # stalled (2-D mixtures): high-quality share
+      stall_quality=0.5,       # stalled: high-quality share / precision
       patience=3,              # checks in a row (collapse, d_wins, stalled,
                                # samples spreading) / evaluations (metric
                                # worsening)
@@ -176,7 +177,8 @@ def stalled(means: dict, signals: dict, loss_name: str,
       'd_fake' not in means):
     return False
   at_chance = abs(means['d_real'] - means['d_fake']) < health.chance_margin
-  return at_chance and signals.get('high_quality', 0.0) < health.stall_quality
+  like_data = signals.get('high_quality', signals.get('precision', 0.0))
+  return at_chance and like_data < health.stall_quality
 
 
 def _swinging(values: Sequence[float], health: ml_collections.ConfigDict
@@ -323,13 +325,15 @@ class DiversityProbe:
                mixture=None):
     self.features, self.classify = features, classify
     self.num_classes, self.mixture = num_classes, mixture
-    self.real_distance = mean_pairwise_distance(features(real))
+    self.real_features = np.asarray(features(real))
+    self.real_distance = mean_pairwise_distance(self.real_features)
     self.real_entropy = (histogram_entropy(classify(real), num_classes)
                          if classify else None)
 
   def signals(self, samples: np.ndarray) -> dict[str, float]:
-    signals = {'diversity_ratio': mean_pairwise_distance(
-        self.features(samples)) / max(self.real_distance, 1e-12)}
+    features = np.asarray(self.features(samples))
+    signals = {'diversity_ratio': mean_pairwise_distance(features)
+                                  / max(self.real_distance, 1e-12)}
     if self.classify is not None and self.real_entropy:
       signals['entropy_ratio'] = histogram_entropy(
           self.classify(samples), self.num_classes) / self.real_entropy
@@ -341,6 +345,10 @@ class DiversityProbe:
       fair_share = len(samples) / len(means)
       signals['mode_fraction'] = float(np.mean(counts >= fair_share / 4))
       signals['high_quality'] = float(good.sum() / len(samples))
+    else:
+      # How much of the samples lies on the data: improved precision (k = 3)
+      # against as many real examples, in the same feature space.
+      signals['precision'] = metrics.precision(self.real_features, features)
     return signals
 
 
