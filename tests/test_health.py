@@ -151,6 +151,9 @@ def test_stall_on_images_asks_whether_the_samples_lie_on_the_data():
   at_chance = {'d_real': 0.5, 'd_fake': 0.5, 'd_loss': 1.386, 'g_loss': 0.693}
   assert not run_monitor([(at_chance, like)] * 6).flagged_at['stalled']
   assert run_monitor([(at_chance, cloud)] * 6).flagged_at['stalled']
+  # The smallest probe (health.num_samples = 2) still measures it.
+  tiny = health.DiversityProbe(lambda x: x, draw(2))
+  assert tiny.signals(tiny.real_features)['precision'] == 1.0
 
 
 def test_a_worsening_metric_is_flagged():

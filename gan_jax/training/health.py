@@ -346,9 +346,10 @@ class DiversityProbe:
       signals['mode_fraction'] = float(np.mean(counts >= fair_share / 4))
       signals['high_quality'] = float(good.sum() / len(samples))
     else:
-      # How much of the samples lies on the data: improved precision (k = 3)
-      # against as many real examples, in the same feature space.
-      signals['precision'] = metrics.precision(self.real_features, features)
+      # How much of the samples lies on the data: improved precision (k = 3,
+      # fewer for a tiny probe) against the real examples, in the same space.
+      signals['precision'] = metrics.precision(
+          self.real_features, features, k=min(3, len(self.real_features) - 1))
     return signals
 
 
