@@ -47,12 +47,6 @@ flags.DEFINE_string('out', 'experiments/results/bn_eval_mode.json',
                     'Results file.')
 
 
-def mean_and_error(values) -> list[float]:
-  values = np.asarray(values, np.float64)
-  return [float(values.mean()),
-          float(values.std(ddof=1) / np.sqrt(len(values)))]
-
-
 def member_config(seed: int):
   config = load_config(
       'mode_collapse_2d', f'dataset=gaussian_grid,pack={FLAGS.pack},'
@@ -104,7 +98,7 @@ def main(argv):
   summary = {}
   for name in ('running_statistics', 'batch_statistics'):
     summary[name] = {
-        metric: mean_and_error([r[name][metric] for r in rows])
+        metric: common.mean_and_error([r[name][metric] for r in rows])
         for metric in ('modes_pacgan', 'high_quality', 'reverse_kl_pacgan')}
   print(summary)
   common.write_json(FLAGS.out, dict(common.provenance(), step=FLAGS.step,

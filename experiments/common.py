@@ -253,6 +253,13 @@ def d_started(finals: list[dict]) -> int | None:
   return sum(f['d_real'] - f['d_fake'] >= STARTED_GAP for f in finals)
 
 
+def mean_and_error(values) -> tuple[float, float]:
+  """Mean and standard error (0 for a single value), as the papers report."""
+  values = np.asarray(values, float)
+  error = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0
+  return float(values.mean()), float(error)
+
+
 def write_json(path: str, record: dict) -> None:
   with open(path, 'w') as f:
     json.dump(record, f, indent=2, default=float)

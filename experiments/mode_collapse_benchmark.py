@@ -270,12 +270,6 @@ def target_verdict(row: str, finals: list[dict]) -> dict | None:
   return dict(**target, met=met)
 
 
-def mean_and_error(values) -> tuple[float, float]:
-  values = np.asarray(values, float)
-  error = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0
-  return float(values.mean()), float(error)
-
-
 _2D = (('modes_pacgan', 1, '{:.1f}'), ('high_quality', 100, '{:.1f}%'),
        ('reverse_kl_pacgan', 1, '{:.2f}'), ('modes', 1, '{:.1f}'))
 _STACKED = (('stacked_modes', 1, '{:.1f}'), ('stacked_kl', 1, '{:.2f}'))
@@ -292,7 +286,7 @@ def table(record: dict) -> str:
     for key, scale, fmt in columns:
       values = np.array([s[key] * scale for s in row['per_seed']], float)
       finite = values[np.isfinite(values)]
-      mean, error = mean_and_error(finite) if finite.size else (np.inf, 0)
+      mean, error = common.mean_and_error(finite) if finite.size else (np.inf, 0)
       cell = f'{key} {fmt.format(mean)} ± {fmt.format(error)}'
       if finite.size < values.size:   # a reverse KL with no high-quality sample
         cell += f' ({finite.size} of {values.size} seeds finite)'

@@ -214,9 +214,8 @@ def summarize(path: str) -> str:
   for label, rows in by_row.items():
     cells = []
     for column in columns:
-      values = np.array([r[column] for r in rows], float)
-      error = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0
-      cells.append(f'{values.mean():.4g} ± {error:.2g}')
+      mean, error = common.mean_and_error([r[column] for r in rows])
+      cells.append(f'{mean:.4g} ± {error:.2g}')
     lines.append(f'| {label} | {len(rows)} | ' + ' | '.join(cells) + ' |')
   return '\n'.join(lines)
 

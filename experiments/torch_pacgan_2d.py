@@ -259,9 +259,8 @@ def summary(record: dict) -> str:
     cells = []
     for key, scale in (('modes_pacgan', 1), ('high_quality', 100),
                        ('reverse_kl_pacgan', 1), ('modes', 1)):
-      values = np.array([f[key] * scale for f in finals])
-      error = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0
-      cells.append(f'{key} {values.mean():.2f} ± {error:.2f}')
+      mean, error = common.mean_and_error([f[key] * scale for f in finals])
+      cells.append(f'{key} {mean:.2f} ± {error:.2f}')
     lines.append(f'{updates}: step {finals[0]["step"]}, seeds {seeds}, D '
                  f'started on {started}, ' + ', '.join(cells))
   return '\n'.join(lines)

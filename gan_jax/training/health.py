@@ -296,7 +296,8 @@ def _explain(name: str, signals: dict, means: dict, spread: bool) -> str:
   if name == 'stalled':
     seen = {**means, **signals}
     shown = ', '.join(f'{k}={seen[k]:.3g}' for k in
-                      ('d_real', 'd_fake', 'high_quality') if k in seen)
+                      ('d_real', 'd_fake', 'high_quality', 'precision')
+                      if k in seen)
     return (f'{shown}: D cannot tell real from generated samples and the '
             'samples are not yet the data\'s. A packed or strongly '
             'regularized D can take 10,000+ steps to start: train longer, '
