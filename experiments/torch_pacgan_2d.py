@@ -36,7 +36,10 @@ invocations' parts are kept; the part is rewritten after every run), per run
 and checkpoint: modes (PacGAN's >= 1 rule),
 high quality, reverse KL, and D(x), D(G(z)) averaged over the last
 `--eval_every` steps. PyTorch is the optional reference dependency
-(`pip install torch==2.13.0`).
+(`pip install torch==2.13.0`). With --checkpoint_dir every run saves its
+whole state (networks, Adam, both random generators, the data order) at each
+evaluation, and a later invocation with a larger --steps continues it; the
+continued run repeats an uninterrupted one exactly.
 """
 
 import json
@@ -69,6 +72,10 @@ flags.DEFINE_list('updates', ['simultaneous', 'alternating'],
                   'call of 100 m, D then G), alternating_per_call (gan_jax\'s '
                   'order with the authors\' m calls of 100).')
 flags.DEFINE_integer('threads', 1, 'torch.set_num_threads.')
+flags.DEFINE_string('checkpoint_dir', None, 'If set, every run saves its '
+                    'whole state here at each evaluation and resumes from it '
+                    'when started again (a longer --steps continues it; the '
+                    'resumed run repeats the uninterrupted one exactly).')
 flags.DEFINE_string('out', 'experiments/results/torch_pacgan_2d.json',
                     'Results file.')
 flags.DEFINE_bool('summary', False, 'Print the final step of the runs in '
@@ -174,6 +181,14 @@ def fake_packs(g: Generator, z: torch.Tensor, m: int,
   return x.reshape(m, -1, 2).permute(1, 0, 2).reshape(-1, 2 * m)
 
 
+def _save(path: str, state: dict):
+  """Writes `state` to `path` through a temporary file, so that a run killed
+  while saving keeps its previous checkpoint."""
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  torch.save(state, path + '.tmp')
+  os.replace(path + '.tmp', path)
+
+
 def train(seed: int, updates: str) -> list[dict]:
   torch.manual_seed(seed)
   rng = np.random.default_rng(seed)
@@ -192,8 +207,21 @@ def train(seed: int, updates: str) -> list[dict]:
                         .standard_normal((2500, 2)), dtype=torch.float32)
   order, position = rng.permutation(NUM_PACKS), 0
   d_real_sum = d_fake_sum = 0.0
-  rows, start = [], time.time()
-  for step in range(1, FLAGS.steps + 1):
+  rows, start, first = [], time.time(), 1
+  path = FLAGS.checkpoint_dir and os.path.join(
+      FLAGS.checkpoint_dir, f'{FLAGS.dataset}_pack{m}_{updates}_seed{seed}.pt')
+  if path and os.path.exists(path):
+    state = torch.load(path, weights_only=False)
+    for module, key in ((g, 'g'), (d, 'd'), (g_opt, 'g_opt'),
+                        (d_opt, 'd_opt')):
+      module.load_state_dict(state[key])
+    torch.set_rng_state(state['torch_rng'])
+    rng.bit_generator.state = state['numpy_rng']
+    order, position, rows = state['order'], state['position'], state['rows']
+    first = rows[-1]['step'] + 1 if rows else 1
+    start -= rows[-1]['seconds'] if rows else 0
+    print(f'{updates} seed {seed}: resumed at step {first - 1} from {path}')
+  for step in range(first, FLAGS.steps + 1):
     if position + PACKS_PER_STEP > NUM_PACKS:
       order, position = rng.permutation(NUM_PACKS), 0
     real = real_set[order[position:position + PACKS_PER_STEP]]
@@ -237,6 +265,12 @@ def train(seed: int, updates: str) -> list[dict]:
                    'd_fake': d_fake_sum / FLAGS.eval_every,
                    'seconds': round(time.time() - start, 1)})
       d_real_sum = d_fake_sum = 0.0
+      if path:
+        _save(path, {'g': g.state_dict(), 'd': d.state_dict(),
+                     'g_opt': g_opt.state_dict(), 'd_opt': d_opt.state_dict(),
+                     'torch_rng': torch.get_rng_state(),
+                     'numpy_rng': rng.bit_generator.state, 'order': order,
+                     'position': position, 'rows': rows})
       r = rows[-1]
       print(f'{updates} seed {seed} step {step}: modes {r["modes_pacgan"]} '
             f'(>= 20: {r["modes"]}), high quality {r["high_quality"]:.3f}, '
