@@ -78,9 +78,14 @@ flags.DEFINE_string('checkpoint_dir', None, 'If set, every run saves its '
                     'resumed run repeats the uninterrupted one exactly).')
 flags.DEFINE_string('out', 'experiments/results/torch_pacgan_2d.json',
                     'Results file.')
+flags.DEFINE_string('against', None, 'With --summary: also print, per '
+                    'evaluation step, the simultaneous runs beside gan_jax\'s '
+                    'curves of the same seeds in this file (written by '
+                    'experiments/trajectory_table.py).')
 flags.DEFINE_bool('summary', False, 'Print the final step of the runs in '
                   '--out ({"parts": [results, ...]}, or one results dict) per '
-                  'update order, mean ± standard error, and train nothing.')
+                  'update order and run length, mean ± standard error, and '
+                  'train nothing.')
 
 PACKS_PER_STEP = 100
 NUM_PACKS = 100_000
@@ -279,24 +284,77 @@ def train(seed: int, updates: str) -> list[dict]:
   return rows
 
 
+METRICS = (('modes_pacgan', 1, 'modes'), ('high_quality', 100, 'high quality'),
+           ('reverse_kl_pacgan', 1, 'reverse KL'))
+
+
+def longest_runs(record: dict) -> dict:
+  """{updates: {seed: trajectory}} over all parts ({"parts": [...]}, or one
+  results dict), keeping each seed's longest run: a longer run of a seed
+  repeats its shorter ones step for step (same seed, same data order)."""
+  runs = {}
+  for part in record.get('parts', [record]):
+    for run in part['runs']:
+      seeds = runs.setdefault(run['updates'], {})
+      previous = seeds.get(run['seed'], [{'step': 0}])
+      if run['trajectory'][-1]['step'] > previous[-1]['step']:
+        seeds[run['seed']] = run['trajectory']
+  return runs
+
+
 def summary(record: dict) -> str:
-  """Per update order: seeds, how many have D started (its outputs on real
-  and generated packs >= common.STARTED_GAP apart, over the last
-  eval_every steps), and the final metrics."""
-  runs = [run for part in record.get('parts', [record]) for run in part['runs']]
+  """Per update order and length of run (its last step): seeds (a seed run
+  again to the same length counts once), how many have D started (its
+  outputs on real and generated packs >= common.STARTED_GAP apart, over the
+  run's last eval_every steps), and the final metrics, mean ± standard
+  error."""
+  finals = {}
+  for part in record.get('parts', [record]):
+    for run in part['runs']:
+      final = run['trajectory'][-1]
+      finals.setdefault((run['updates'], final['step']), {})[run['seed']] = final
   lines = []
-  for updates in sorted({run['updates'] for run in runs}):
-    finals = [run['trajectory'][-1] for run in runs
-              if run['updates'] == updates]
-    seeds = sorted(run['seed'] for run in runs if run['updates'] == updates)
-    started = common.d_started(finals)
+  for (updates, step), by_seed in sorted(finals.items()):
+    rows = [by_seed[seed] for seed in sorted(by_seed)]
     cells = []
     for key, scale in (('modes_pacgan', 1), ('high_quality', 100),
                        ('reverse_kl_pacgan', 1), ('modes', 1)):
-      mean, error = common.mean_and_error([f[key] * scale for f in finals])
+      mean, error = common.mean_and_error([f[key] * scale for f in rows])
       cells.append(f'{key} {mean:.2f} ± {error:.2f}')
-    lines.append(f'{updates}: step {finals[0]["step"]}, seeds {seeds}, D '
-                 f'started on {started}, ' + ', '.join(cells))
+    lines.append(f'{updates}: step {step}, seeds {sorted(by_seed)}, D started '
+                 f'on {common.d_started(rows)}, ' + ', '.join(cells))
+  return '\n'.join(lines)
+
+
+def against(record: dict, path: str) -> str:
+  """A markdown table, per evaluation step, of the replica's simultaneous
+  runs beside gan_jax's curves in `path` (experiments/trajectory_table.py's
+  output, one run per seed, eval/ metrics), over the seeds both have at that
+  step: mean ± standard error of modes, high quality (%) and reverse KL."""
+  replica = longest_runs(record).get('simultaneous', {})
+  with open(path) as f:
+    curves = {int(run['seed']): run['curves'] for run in json.load(f)['runs']}
+  header = ['step', 'seeds'] + [f'{label}, {side}' for _, _, label in METRICS
+                                for side in ('PyTorch', 'gan_jax')]
+  lines = ['| ' + ' | '.join(header) + ' |',
+           '| ' + ' | '.join(['---:'] * len(header)) + ' |']
+  steps = sorted({r['step'] for t in replica.values() for r in t})
+  for step in steps:
+    seeds = [seed for seed, t in sorted(replica.items())
+             if seed in curves and any(r['step'] == step for r in t)
+             and str(step) in curves[seed].get('eval/modes_pacgan', {})]
+    if not seeds:
+      continue
+    cells = [f'{step:,}', ','.join(map(str, seeds))]
+    for key, scale, _ in METRICS:
+      torch_values = [next(r[key] for r in replica[s] if r['step'] == step)
+                      for s in seeds]
+      jax_values = [curves[s][f'eval/{key}'][str(step)] for s in seeds]
+      for values in (torch_values, jax_values):
+        mean, error = common.mean_and_error([v * scale for v in values])
+        cells.append(f'{mean:.1f} ± {error:.1f}' if key != 'reverse_kl_pacgan'
+                     else f'{mean:.2f} ± {error:.2f}')
+    lines.append('| ' + ' | '.join(cells) + ' |')
   return '\n'.join(lines)
 
 
@@ -304,7 +362,10 @@ def main(argv):
   del argv
   if FLAGS.summary:
     with open(FLAGS.out) as f:
-      print(summary(json.load(f)))
+      record = json.load(f)
+    print(summary(record))
+    if FLAGS.against:
+      print(against(record, FLAGS.against))
     return
   torch.set_num_threads(FLAGS.threads)
   record = {'parts': []}
