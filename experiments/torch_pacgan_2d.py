@@ -39,7 +39,8 @@ high quality, reverse KL, and D(x), D(G(z)) averaged over the last
 (`pip install torch==2.13.0`). With --checkpoint_dir every run saves its
 whole state (networks, Adam, both random generators, the data order) at each
 evaluation, and a later invocation with a larger --steps continues it; the
-continued run repeats an uninterrupted one exactly.
+continued run repeats an uninterrupted one exactly; a --steps the saved run
+has already passed reports its curve to there and trains nothing.
 """
 
 import json
@@ -217,6 +218,10 @@ def train(seed: int, updates: str) -> list[dict]:
       FLAGS.checkpoint_dir, f'{FLAGS.dataset}_pack{m}_{updates}_seed{seed}.pt')
   if path and os.path.exists(path):
     state = torch.load(path, weights_only=False)
+    if state['rows'] and state['rows'][-1]['step'] >= FLAGS.steps:
+      # Already this far: report the curve to --steps, train nothing (how a
+      # run still going elsewhere is read part way).
+      return [r for r in state['rows'] if r['step'] <= FLAGS.steps]
     for module, key in ((g, 'g'), (d, 'd'), (g_opt, 'g_opt'),
                         (d_opt, 'd_opt')):
       module.load_state_dict(state[key])
