@@ -59,6 +59,7 @@ import torch.nn.functional as F
 import common
 from gan_jax.data.sources import synthetic
 from gan_jax.eval import metrics
+from gan_jax.training import summary as summary_lib
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum('dataset', 'gaussian_grid', list(synthetic.MIXTURES),
@@ -79,6 +80,10 @@ flags.DEFINE_string('checkpoint_dir', None, 'If set, every run saves its '
                     'resumed run repeats the uninterrupted one exactly).')
 flags.DEFINE_string('out', 'experiments/results/torch_pacgan_2d.json',
                     'Results file.')
+flags.DEFINE_string('figure_dir', None, 'If set, every evaluation also '
+                    'writes its 2,500 samples (red) over 2,500 real points '
+                    '(grey) as <dataset>_pack<m>_<updates>_seed<seed>_'
+                    'step<step>.png here, drawn as gan_jax draws a run\'s.')
 flags.DEFINE_string('against', None, 'With --summary: also print, per '
                     'evaluation step, the simultaneous runs beside gan_jax\'s '
                     'curves of the same seeds in this file (written by '
@@ -270,6 +275,13 @@ def train(seed: int, updates: str) -> list[dict]:
       with torch.no_grad():
         samples = g(eval_z, train=False).numpy()
       coverage = metrics.mixture_coverage(samples, means, std)
+      if FLAGS.figure_dir:
+        os.makedirs(FLAGS.figure_dir, exist_ok=True)
+        summary_lib.save_png(
+            os.path.join(FLAGS.figure_dir, f'{FLAGS.dataset}_pack{m}_{updates}'
+                         f'_seed{seed}_step{step:06d}.png'),
+            summary_lib.scatter_image(
+                samples, real_set.reshape(-1, 2)[:len(samples)].numpy()))
       rows.append({'step': step, **coverage,
                    'd_real': d_real_sum / FLAGS.eval_every,
                    'd_fake': d_fake_sum / FLAGS.eval_every,
