@@ -301,21 +301,24 @@ def train(seed: int, updates: str) -> list[dict]:
   return rows
 
 
-METRICS = (('modes_pacgan', 1, 'modes'), ('high_quality', 100, 'high quality'),
-           ('reverse_kl_pacgan', 1, 'reverse KL'))
+# (key, scale, format) of the columns: PacGAN's metric, then gan_jax's >= 20 rule.
+METRICS = (('modes_pacgan', 1, '{:.1f}'), ('high_quality', 100, '{:.1f}'),
+           ('reverse_kl_pacgan', 1, '{:.2f}'))
+LABELS = {'modes_pacgan': 'modes', 'high_quality': 'high quality',
+          'reverse_kl_pacgan': 'reverse KL'}
 
 
 def longest_runs(record: dict) -> dict:
-  """{updates: {seed: trajectory}} over all parts ({"parts": [...]}, or one
+  """{updates: {seed: {step: row}}} over all parts ({"parts": [...]}, or one
   results dict), keeping each seed's longest run: a longer run of a seed
   repeats its shorter ones step for step (same seed, same data order)."""
   runs = {}
   for part in record.get('parts', [record]):
     for run in part['runs']:
       seeds = runs.setdefault(run['updates'], {})
-      previous = seeds.get(run['seed'], [{'step': 0}])
-      if run['trajectory'][-1]['step'] > previous[-1]['step']:
-        seeds[run['seed']] = run['trajectory']
+      by_step = {r['step']: r for r in run['trajectory']}
+      if max(by_step) > max(seeds.get(run['seed'], {0: None})):
+        seeds[run['seed']] = by_step
   return runs
 
 
@@ -334,8 +337,7 @@ def summary(record: dict) -> str:
   for (updates, step), by_seed in sorted(finals.items()):
     rows = [by_seed[seed] for seed in sorted(by_seed)]
     cells = []
-    for key, scale in (('modes_pacgan', 1), ('high_quality', 100),
-                       ('reverse_kl_pacgan', 1), ('modes', 1)):
+    for key, scale, _ in METRICS + (('modes', 1, None),):
       mean, error = common.mean_and_error([f[key] * scale for f in rows])
       cells.append(f'{key} {mean:.2f} ± {error:.2f}')
     lines.append(f'{updates}: step {step}, seeds {sorted(by_seed)}, D started '
@@ -351,26 +353,22 @@ def against(record: dict, path: str) -> str:
   replica = longest_runs(record).get('simultaneous', {})
   with open(path) as f:
     curves = {int(run['seed']): run['curves'] for run in json.load(f)['runs']}
-  header = ['step', 'seeds'] + [f'{label}, {side}' for _, _, label in METRICS
+  header = ['step', 'seeds'] + [f'{LABELS[key]}, {side}' for key, _, _ in METRICS
                                 for side in ('PyTorch', 'gan_jax')]
   lines = ['| ' + ' | '.join(header) + ' |',
            '| ' + ' | '.join(['---:'] * len(header)) + ' |']
-  steps = sorted({r['step'] for t in replica.values() for r in t})
-  for step in steps:
-    seeds = [seed for seed, t in sorted(replica.items())
-             if seed in curves and any(r['step'] == step for r in t)
-             and str(step) in curves[seed].get('eval/modes_pacgan', {})]
+  for step in sorted({step for rows in replica.values() for step in rows}):
+    seeds = [seed for seed, rows in sorted(replica.items())
+             if step in rows and str(step) in
+             curves.get(seed, {}).get('eval/modes_pacgan', {})]
     if not seeds:
       continue
     cells = [f'{step:,}', ','.join(map(str, seeds))]
-    for key, scale, _ in METRICS:
-      torch_values = [next(r[key] for r in replica[s] if r['step'] == step)
-                      for s in seeds]
-      jax_values = [curves[s][f'eval/{key}'][str(step)] for s in seeds]
-      for values in (torch_values, jax_values):
+    for key, scale, fmt in METRICS:
+      for values in ([replica[s][step][key] for s in seeds],
+                     [curves[s][f'eval/{key}'][str(step)] for s in seeds]):
         mean, error = common.mean_and_error([v * scale for v in values])
-        cells.append(f'{mean:.1f} ± {error:.1f}' if key != 'reverse_kl_pacgan'
-                     else f'{mean:.2f} ± {error:.2f}')
+        cells.append(f'{fmt.format(mean)} ± {fmt.format(error)}')
     lines.append('| ' + ' | '.join(cells) + ' |')
   return '\n'.join(lines)
 
