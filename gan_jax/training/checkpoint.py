@@ -35,7 +35,9 @@ import orbax.checkpoint as ocp
 
 from gan_jax.errors import CheckpointError, WorkdirError, describe_os_error
 
-_TEMPORARY = '*.orbax-checkpoint-tmp-*'
+# orbax names a step's unfinished directory `<step>.orbax-checkpoint-tmp`,
+# with or without a `-<timestamp>` suffix (both seen from orbax 0.12.8).
+_TEMPORARY = '*.orbax-checkpoint-tmp*'
 
 
 def _state_bytes(tree) -> int:
