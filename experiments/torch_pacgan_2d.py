@@ -301,7 +301,8 @@ def train(seed: int, updates: str) -> list[dict]:
   return rows
 
 
-# (key, scale, format) of the columns: PacGAN's metric, then gan_jax's >= 20 rule.
+# (key, scale, format) of the table columns: PacGAN's metric (--summary adds
+# gan_jax's >= 20 rule as `modes`).
 METRICS = (('modes_pacgan', 1, '{:.1f}'), ('high_quality', 100, '{:.1f}'),
            ('reverse_kl_pacgan', 1, '{:.2f}'))
 LABELS = {'modes_pacgan': 'modes', 'high_quality': 'high quality',
