@@ -27,7 +27,9 @@ synthetic_data_experiments/2DGrid_GAN&PacGAN, read for the settings): G 2 ->
 layers of 200 units x 5 pieces -> a logit; weights N(0, 0.02), zero biases;
 Adam lr 1e-4, beta1 0.8, beta2 0.999 both sides; 100 real and 100 fake packs
 per step, from a fixed set of 100,000 real packs reshuffled every epoch;
-the non-saturating loss. The metric is gan_jax's own
+the non-saturating loss (`--real=points` instead re-pairs 100,000 points
+every epoch, as gan_jax's data path does: the one difference of data left).
+The metric is gan_jax's own
 (`gan_jax.eval.metrics.mixture_coverage`, 2,500 samples of G with its running
 statistics), so that only the training differs.
 
@@ -41,6 +43,8 @@ whole state (networks, Adam, both random generators, the data order) at each
 evaluation, and a later invocation with a larger --steps continues it; the
 continued run repeats an uninterrupted one exactly; a --steps the saved run
 has already passed reports its curve to there and trains nothing.
+`--summary --against=<gan_jax curves> --window=FIRST,LAST` also compares
+each run's metrics averaged over the evaluations in [FIRST, LAST].
 """
 
 import json
@@ -73,6 +77,11 @@ flags.DEFINE_list('updates', ['simultaneous', 'alternating'],
                   'batch norm per call of 100), alternating (gan_jax: one '
                   'call of 100 m, D then G), alternating_per_call (gan_jax\'s '
                   'order with the authors\' m calls of 100).')
+flags.DEFINE_enum('real', 'packs', ['packs', 'points'], 'The real data: '
+                  'packs (the authors\': 100,000 packs of m fresh points, '
+                  'fixed once, drawn in a new order every epoch) or points '
+                  '(gan_jax\'s: 100,000 points in a new order every epoch, '
+                  'm consecutive ones forming a pack, so the pairs change).')
 flags.DEFINE_integer('threads', 1, 'torch.set_num_threads.')
 flags.DEFINE_string('checkpoint_dir', None, 'If set, every run saves its '
                     'whole state here at each evaluation and resumes from it '
@@ -88,6 +97,10 @@ flags.DEFINE_string('against', None, 'With --summary: also print, per '
                     'evaluation step, the simultaneous runs beside gan_jax\'s '
                     'curves of the same seeds in this file (written by '
                     'experiments/trajectory_table.py).')
+flags.DEFINE_list('window', None, 'With --against: FIRST,LAST steps; also '
+                  'print each run\'s metrics averaged over the evaluations '
+                  'in [FIRST, LAST] and D(x) at LAST, both implementations, '
+                  'grouped by whether a run kept every mode throughout.')
 flags.DEFINE_bool('summary', False, 'Print the final step of the runs in '
                   '--out ({"parts": [results, ...]}, or one results dict) per '
                   'update order and run length, mean ± standard error, and '
@@ -95,6 +108,7 @@ flags.DEFINE_bool('summary', False, 'Print the final step of the runs in '
 
 PACKS_PER_STEP = 100
 NUM_PACKS = 100_000
+NUM_POINTS = 100_000
 HIDDEN_G, HIDDEN_D, PIECES = 400, 200, 5
 
 
@@ -206,21 +220,26 @@ def train(seed: int, updates: str) -> list[dict]:
   means_fn, std = synthetic.MIXTURES[FLAGS.dataset]
   means = means_fn()
   m = FLAGS.pack
-  modes = rng.integers(len(means), size=NUM_PACKS * m)
+  # A step draws 100 rows of real_set: 100 packs, or 100 m points.
+  rows_per_step = PACKS_PER_STEP * (m if FLAGS.real == 'points' else 1)
+  num_rows = NUM_PACKS if FLAGS.real == 'packs' else NUM_POINTS
+  num_points = num_rows * (m if FLAGS.real == 'packs' else 1)
+  modes = rng.integers(len(means), size=num_points)
   real_set = torch.tensor(
-      (means[modes] + std * rng.standard_normal((NUM_PACKS * m, 2))
-       ).reshape(NUM_PACKS, 2 * m), dtype=torch.float32)
+      (means[modes] + std * rng.standard_normal((num_points, 2))
+       ).reshape(num_rows, -1), dtype=torch.float32)
   g, d = Generator(), Discriminator(m)
   _init(g)
   _init(d)
   g_opt, d_opt = _adam(g.parameters()), _adam(d.parameters())
   eval_z = torch.tensor(np.random.default_rng(10_000 + seed)
                         .standard_normal((2500, 2)), dtype=torch.float32)
-  order, position = rng.permutation(NUM_PACKS), 0
+  order, position = rng.permutation(num_rows), 0
   d_real_sum = d_fake_sum = 0.0
   rows, start, first = [], time.time(), 1
   path = FLAGS.checkpoint_dir and os.path.join(
-      FLAGS.checkpoint_dir, f'{FLAGS.dataset}_pack{m}_{updates}_seed{seed}.pt')
+      FLAGS.checkpoint_dir, f'{FLAGS.dataset}_pack{m}_{updates}'
+      f'{"_points" if FLAGS.real == "points" else ""}_seed{seed}.pt')
   if path and os.path.exists(path):
     state = torch.load(path, weights_only=False)
     if state['rows'] and state['rows'][-1]['step'] >= FLAGS.steps:
@@ -237,10 +256,11 @@ def train(seed: int, updates: str) -> list[dict]:
     start -= rows[-1]['seconds'] if rows else 0
     print(f'{updates} seed {seed}: resumed at step {first - 1} from {path}')
   for step in range(first, FLAGS.steps + 1):
-    if position + PACKS_PER_STEP > NUM_PACKS:
-      order, position = rng.permutation(NUM_PACKS), 0
-    real = real_set[order[position:position + PACKS_PER_STEP]]
-    position += PACKS_PER_STEP
+    if position + rows_per_step > num_rows:
+      order, position = rng.permutation(num_rows), 0
+    real = real_set[order[position:position + rows_per_step]].reshape(
+        PACKS_PER_STEP, 2 * m)
+    position += rows_per_step
     z = torch.randn(m * PACKS_PER_STEP, 2)
     fake = fake_packs(g, z, m, per_call=updates != 'alternating')
     if updates == 'simultaneous':
@@ -309,6 +329,11 @@ LABELS = {'modes_pacgan': 'modes', 'high_quality': 'high quality',
           'reverse_kl_pacgan': 'reverse KL'}
 
 
+def _kind(part: dict, run: dict) -> str:
+  """A run's update order, with '_points' when its real data was points."""
+  return run['updates'] + ('_points' if part.get('real') == 'points' else '')
+
+
 def longest_runs(record: dict) -> dict:
   """{updates: {seed: {step: row}}} over all parts ({"parts": [...]}, or one
   results dict), keeping each seed's longest run: a longer run of a seed
@@ -316,7 +341,7 @@ def longest_runs(record: dict) -> dict:
   runs = {}
   for part in record.get('parts', [record]):
     for run in part['runs']:
-      seeds = runs.setdefault(run['updates'], {})
+      seeds = runs.setdefault(_kind(part, run), {})
       by_step = {r['step']: r for r in run['trajectory']}
       if max(by_step) > max(seeds.get(run['seed'], {0: None})):
         seeds[run['seed']] = by_step
@@ -333,7 +358,8 @@ def summary(record: dict) -> str:
   for part in record.get('parts', [record]):
     for run in part['runs']:
       final = run['trajectory'][-1]
-      finals.setdefault((run['updates'], final['step']), {})[run['seed']] = final
+      finals.setdefault((_kind(part, run), final['step']),
+                        {})[run['seed']] = final
   lines = []
   for (updates, step), by_seed in sorted(finals.items()):
     rows = [by_seed[seed] for seed in sorted(by_seed)]
@@ -374,6 +400,60 @@ def against(record: dict, path: str) -> str:
   return '\n'.join(lines)
 
 
+def window(record: dict, path: str, first: int, last: int) -> str:
+  """Per run of each implementation (the replica's simultaneous runs,
+  gan_jax's curves in `path`) that reached `last`: D(x) at `last` and the
+  metrics averaged over the evaluations in [first, last]; then per
+  implementation the mean ± standard error over its runs, over its runs that
+  keep every mode at every evaluation of the window, and over the others.
+
+  One evaluation is one draw of 2,500 samples from a generator still moving
+  (a seed's high quality changes by 7 points between evaluations on average
+  past 100,000 steps), so a window's average compares runs more steadily than
+  its last value. D(x) tells the runs' regimes apart: a run whose D rates
+  real packs far above 0.5 has mode weights far from uniform."""
+  with open(path) as f:
+    curves = {int(run['seed']): run['curves'] for run in json.load(f)['runs']}
+  runs = {'PyTorch': longest_runs(record).get('simultaneous', {}),
+          'gan_jax': {}}
+  for seed, c in curves.items():
+    steps = {int(s) for s in c['eval/modes_pacgan']}
+    runs['gan_jax'][seed] = {
+        s: {**{key: c[f'eval/{key}'][str(s)] for key, _, _ in METRICS},
+            'd_real': c['d_real'][str(s)]} for s in steps}
+  full = len(synthetic.MIXTURES[FLAGS.dataset][0]())
+  header = ['implementation', 'seed', 'D(x) at end'] + [
+      LABELS[key] for key, _, _ in METRICS]
+  lines = ['| ' + ' | '.join(header) + ' |',
+           '| ' + ' | '.join(['---'] * 2 + ['---:'] * (len(header) - 2)) + ' |']
+  groups = []
+  for name, by_seed in runs.items():
+    rows = []
+    for seed, by_step in sorted(by_seed.items()):
+      if last not in by_step:
+        continue
+      evals = [by_step[s] for s in sorted(by_step) if first <= s <= last]
+      row = {key: float(np.mean([e[key] * scale for e in evals]))
+             for key, scale, _ in METRICS}
+      row['d_real'] = by_step[last]['d_real']
+      row['every_mode'] = all(e['modes_pacgan'] == full for e in evals)
+      rows.append(row)
+      lines.append('| ' + ' | '.join(
+          [name, str(seed), f'{row["d_real"]:.2f}'] +
+          [fmt.format(row[key]) for key, _, fmt in METRICS]) + ' |')
+    for label, keep in (('all', lambda r: True),
+                        (f'{full} modes throughout', lambda r: r['every_mode']),
+                        ('the others', lambda r: not r['every_mode'])):
+      kept = [r for r in rows if keep(r)]
+      if kept:
+        cells = [common.mean_and_error([r[key] for r in kept])
+                 for key, _, _ in METRICS + (('d_real', 1, None),)]
+        groups.append(f'{name}, {label} ({len(kept)} runs): ' + ', '.join(
+            f'{LABELS.get(key, "D(x)")} {m:.2f} ± {e:.2f}' for (key, _, _), (m, e)
+            in zip(METRICS + (('d_real', 1, None),), cells)))
+  return '\n'.join([f'steps {first:,}-{last:,}'] + lines + groups)
+
+
 def main(argv):
   del argv
   if FLAGS.summary:
@@ -382,6 +462,8 @@ def main(argv):
     print(summary(record))
     if FLAGS.against:
       print(against(record, FLAGS.against))
+      if FLAGS.window:
+        print(window(record, FLAGS.against, *map(int, FLAGS.window)))
     return
   torch.set_num_threads(FLAGS.threads)
   record = {'parts': []}
@@ -394,7 +476,8 @@ def main(argv):
                         f'torch {torch.__version__}, '
                         f'{FLAGS.threads} thread(s)',
              'date': time.strftime('%Y-%m-%d'),
-             'dataset': FLAGS.dataset, 'pack': FLAGS.pack, 'runs': []}
+             'dataset': FLAGS.dataset, 'pack': FLAGS.pack,
+             'real': FLAGS.real, 'runs': []}
   unknown = sorted(set(FLAGS.updates) - set(UPDATES))
   if unknown:
     raise app.UsageError(f'--updates: {unknown} unknown, expected some of '
