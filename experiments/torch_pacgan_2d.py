@@ -402,10 +402,12 @@ def against(record: dict, path: str) -> str:
 
 def window(record: dict, path: str, first: int, last: int) -> str:
   """Per run of each implementation (the replica's simultaneous runs,
-  gan_jax's curves in `path`) that reached `last`: D(x) at `last` and the
-  metrics averaged over the evaluations in [first, last]; then per
-  implementation the mean ± standard error over its runs, over its runs that
-  keep every mode at every evaluation of the window, and over the others.
+  gan_jax's curves in `path`) that reached `last`, in order of D(x) at `last`
+  (its mean over the last eval_every steps): D(x) and the metrics averaged
+  over the evaluations in [first, last]; then per implementation the mean ±
+  standard error over its runs, over its runs that keep every mode at every
+  evaluation of the window, and over the others; then, over all runs of
+  both, each metric's rank correlation with D(x) (Spearman's).
 
   One evaluation is one draw of 2,500 samples from a generator still moving
   (a seed's high quality changes by 7 points between evaluations on average
@@ -426,7 +428,7 @@ def window(record: dict, path: str, first: int, last: int) -> str:
       LABELS[key] for key, _, _ in METRICS]
   lines = ['| ' + ' | '.join(header) + ' |',
            '| ' + ' | '.join(['---'] * 2 + ['---:'] * (len(header) - 2)) + ' |']
-  groups = []
+  groups, everyone = [], []
   for name, by_seed in runs.items():
     rows = []
     for seed, by_step in sorted(by_seed.items()):
@@ -437,9 +439,12 @@ def window(record: dict, path: str, first: int, last: int) -> str:
              for key, scale, _ in METRICS}
       row['d_real'] = by_step[last]['d_real']
       row['every_mode'] = all(e['modes_pacgan'] == full for e in evals)
+      row['seed'] = seed
       rows.append(row)
+      everyone.append(row)
+    for row in sorted(rows, key=lambda r: r['d_real']):
       lines.append('| ' + ' | '.join(
-          [name, str(seed), f'{row["d_real"]:.2f}'] +
+          [name, str(row['seed']), f'{row["d_real"]:.3f}'] +
           [fmt.format(row[key]) for key, _, fmt in METRICS]) + ' |')
     for label, keep in (('all', lambda r: True),
                         (f'{full} modes throughout', lambda r: r['every_mode']),
@@ -451,6 +456,14 @@ def window(record: dict, path: str, first: int, last: int) -> str:
         groups.append(f'{name}, {label} ({len(kept)} runs): ' + ', '.join(
             f'{LABELS.get(key, "D(x)")} {m:.2f} ± {e:.2f}' for (key, _, _), (m, e)
             in zip(METRICS + (('d_real', 1, None),), cells)))
+  def ranks(key):
+    return np.argsort(np.argsort([r[key] for r in everyone]))
+
+  rho = [f'{LABELS[key]} '
+         f'{np.corrcoef(ranks(key), ranks("d_real"))[0, 1]:.2f}'
+         for key, _, _ in METRICS]
+  groups.append(f'rank correlation with D(x) over the {len(everyone)} runs: '
+                + ', '.join(rho))
   return '\n'.join([f'steps {first:,}-{last:,}'] + lines + groups)
 
 
