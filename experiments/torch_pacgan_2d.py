@@ -407,7 +407,8 @@ def window(record: dict, path: str, first: int, last: int) -> str:
   over the evaluations in [first, last]; then per implementation the mean ±
   standard error over its runs, over its runs that keep every mode at every
   evaluation of the window, and over the others; then, over all runs of
-  both, each metric's rank correlation with D(x) (Spearman's).
+  both, each metric's rank correlation with D(x) (Spearman's), and the
+  two-sided Mann-Whitney U test of the two implementations' runs.
 
   One evaluation is one draw of 2,500 samples from a generator still moving
   (a seed's high quality changes by 7 points between evaluations on average
@@ -439,7 +440,7 @@ def window(record: dict, path: str, first: int, last: int) -> str:
              for key, scale, _ in METRICS}
       row['d_real'] = by_step[last]['d_real']
       row['every_mode'] = all(e['modes_pacgan'] == full for e in evals)
-      row['seed'] = seed
+      row['seed'], row['implementation'] = seed, name
       rows.append(row)
       everyone.append(row)
     for row in sorted(rows, key=lambda r: r['d_real']):
@@ -464,6 +465,17 @@ def window(record: dict, path: str, first: int, last: int) -> str:
          for key, _, _ in METRICS]
   groups.append(f'rank correlation with D(x) over the {len(everyone)} runs: '
                 + ', '.join(rho))
+  # scipy comes with scikit-learn, a core dependency.
+  from scipy import stats  # pylint: disable=g-import-not-at-top
+  sides = [[r for r in everyone if r['implementation'] == name]
+           for name in runs]
+  if all(sides):
+    groups.append('Mann-Whitney U, ' + ' against '.join(runs) + ', two-sided: '
+                  + ', '.join(
+                      f'{LABELS.get(key, "D(x)")} p = ' + '{:.2f}'.format(
+                          stats.mannwhitneyu(*[[r[key] for r in side]
+                                               for side in sides]).pvalue)
+                      for key, _, _ in METRICS + (('d_real', 1, None),)))
   return '\n'.join([f'steps {first:,}-{last:,}'] + lines + groups)
 
 
