@@ -415,8 +415,11 @@ def window(record: dict, path: str, first: int, last: int) -> str:
   past 100,000 steps), so a window's average compares runs more steadily than
   its last value. D(x) tells the runs' regimes apart: a run whose D rates
   real packs far above 0.5 has mode weights far from uniform."""
+  # scipy comes with scikit-learn, a core dependency; only this needs it.
+  from scipy import stats  # pylint: disable=g-import-not-at-top
   with open(path) as f:
     curves = {int(run['seed']): run['curves'] for run in json.load(f)['runs']}
+  columns = METRICS + (('d_real', 1, None),)
   runs = {'PyTorch': longest_runs(record).get('simultaneous', {}),
           'gan_jax': {}}
   for seed, c in curves.items():
@@ -453,34 +456,34 @@ def window(record: dict, path: str, first: int, last: int) -> str:
       kept = [r for r in rows if keep(r)]
       if kept:
         cells = [common.mean_and_error([r[key] for r in kept])
-                 for key, _, _ in METRICS + (('d_real', 1, None),)]
+                 for key, _, _ in columns]
         groups.append(f'{name}, {label} ({len(kept)} runs): ' + ', '.join(
-            f'{LABELS.get(key, "D(x)")} {m:.2f} ± {e:.2f}' for (key, _, _), (m, e)
-            in zip(METRICS + (('d_real', 1, None),), cells)))
-  def ranks(key):
-    return np.argsort(np.argsort([r[key] for r in everyone]))
+            f'{LABELS.get(key, "D(x)")} {m:.2f} ± {e:.2f}'
+            for (key, _, _), (m, e) in zip(columns, cells)))
 
-  rho = [f'{LABELS[key]} '
-         f'{np.corrcoef(ranks(key), ranks("d_real"))[0, 1]:.2f}'
-         for key, _, _ in METRICS]
-  groups.append(f'rank correlation with D(x) over the {len(everyone)} runs: '
-                + ', '.join(rho))
-  # scipy comes with scikit-learn, a core dependency.
-  from scipy import stats  # pylint: disable=g-import-not-at-top
-  sides = [[r for r in everyone if r['implementation'] == name]
-           for name in runs]
-  if all(sides):
-    groups.append('Mann-Whitney U, ' + ' against '.join(runs) + ', two-sided: '
-                  + ', '.join(
-                      f'{LABELS.get(key, "D(x)")} p = ' + '{:.2f}'.format(
-                          stats.mannwhitneyu(*[[r[key] for r in side]
-                                               for side in sides]).pvalue)
-                      for key, _, _ in METRICS + (('d_real', 1, None),)))
+  def values(key, runs_of=None):
+    return [r[key] for r in everyone
+            if runs_of in (None, r['implementation'])]
+
+  groups.append(
+      f'rank correlation with D(x) over the {len(everyone)} runs: ' +
+      ', '.join(f'{LABELS[key]} '
+                f'{stats.spearmanr(values(key), values("d_real"))[0]:.2f}'
+                for key, _, _ in METRICS))
+  if all(values('d_real', name) for name in runs):
+    groups.append(
+        'Mann-Whitney U, ' + ' against '.join(runs) + ', two-sided: ' +
+        ', '.join(f'{LABELS.get(key, "D(x)")} p = ' + '{:.2f}'.format(
+            stats.mannwhitneyu(*[values(key, name) for name in runs]).pvalue)
+                  for key, _, _ in columns))
   return '\n'.join([f'steps {first:,}-{last:,}'] + lines + groups)
 
 
 def main(argv):
   del argv
+  if FLAGS.window and (not FLAGS.against or len(FLAGS.window) != 2):
+    raise app.UsageError('--window=FIRST,LAST (two steps) needs --summary '
+                         'and --against')
   if FLAGS.summary:
     with open(FLAGS.out) as f:
       record = json.load(f)
