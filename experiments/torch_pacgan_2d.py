@@ -220,10 +220,14 @@ def train(seed: int, updates: str) -> list[dict]:
   means_fn, std = synthetic.MIXTURES[FLAGS.dataset]
   means = means_fn()
   m = FLAGS.pack
-  # A step draws 100 rows of real_set: 100 packs, or 100 m points.
-  rows_per_step = PACKS_PER_STEP * (m if FLAGS.real == 'points' else 1)
-  num_rows = NUM_PACKS if FLAGS.real == 'packs' else NUM_POINTS
-  num_points = num_rows * (m if FLAGS.real == 'packs' else 1)
+  # real_set's rows: packs of m points (a step draws 100 of them), or
+  # single points (a step draws 100 m, m consecutive ones forming a pack).
+  if FLAGS.real == 'packs':
+    num_rows, num_points = NUM_PACKS, NUM_PACKS * m
+    rows_per_step = PACKS_PER_STEP
+  else:
+    num_rows = num_points = NUM_POINTS
+    rows_per_step = PACKS_PER_STEP * m
   modes = rng.integers(len(means), size=num_points)
   real_set = torch.tensor(
       (means[modes] + std * rng.standard_normal((num_points, 2))
@@ -372,28 +376,39 @@ def summary(record: dict) -> str:
   return '\n'.join(lines)
 
 
-def against(record: dict, path: str) -> str:
-  """A markdown table, per evaluation step, of the replica's simultaneous
-  runs beside gan_jax's curves in `path` (experiments/trajectory_table.py's
-  output, one run per seed, eval/ metrics), over the seeds both have at that
-  step: mean ± standard error of modes, high quality (%) and reverse KL."""
-  replica = longest_runs(record).get('simultaneous', {})
+def gan_jax_runs(path: str) -> dict:
+  """{seed: {step: row}} of gan_jax's curves in `path`
+  (experiments/trajectory_table.py's output, one run per seed), at its
+  evaluation steps, rows keyed as the replica's: METRICS and d_real."""
   with open(path) as f:
     curves = {int(run['seed']): run['curves'] for run in json.load(f)['runs']}
+  return {seed: {int(step): {**{key: c[f'eval/{key}'][step]
+                                for key, _, _ in METRICS},
+                             'd_real': c['d_real'][step]}
+                 for step in c['eval/modes_pacgan']}
+          for seed, c in curves.items()}
+
+
+def against(record: dict, path: str) -> str:
+  """A markdown table, per evaluation step, of the replica's simultaneous
+  runs beside gan_jax's curves in `path` (`gan_jax_runs`), over the seeds
+  both have at that step: mean ± standard error of modes, high quality (%)
+  and reverse KL."""
+  replica = longest_runs(record).get('simultaneous', {})
+  ours = gan_jax_runs(path)
   header = ['step', 'seeds'] + [f'{LABELS[key]}, {side}' for key, _, _ in METRICS
                                 for side in ('PyTorch', 'gan_jax')]
   lines = ['| ' + ' | '.join(header) + ' |',
            '| ' + ' | '.join(['---:'] * len(header)) + ' |']
   for step in sorted({step for rows in replica.values() for step in rows}):
     seeds = [seed for seed, rows in sorted(replica.items())
-             if step in rows and str(step) in
-             curves.get(seed, {}).get('eval/modes_pacgan', {})]
+             if step in rows and step in ours.get(seed, {})]
     if not seeds:
       continue
     cells = [f'{step:,}', ','.join(map(str, seeds))]
     for key, scale, fmt in METRICS:
       for values in ([replica[s][step][key] for s in seeds],
-                     [curves[s][f'eval/{key}'][str(step)] for s in seeds]):
+                     [ours[s][step][key] for s in seeds]):
         mean, error = common.mean_and_error([v * scale for v in values])
         cells.append(f'{fmt.format(mean)} ± {fmt.format(error)}')
     lines.append('| ' + ' | '.join(cells) + ' |')
@@ -411,22 +426,16 @@ def window(record: dict, path: str, first: int, last: int) -> str:
   two-sided Mann-Whitney U test of the two implementations' runs.
 
   One evaluation is one draw of 2,500 samples from a generator still moving
-  (a seed's high quality changes by 7 points between evaluations on average
-  past 100,000 steps), so a window's average compares runs more steadily than
-  its last value. D(x) tells the runs' regimes apart: a run whose D rates
-  real packs far above 0.5 has mode weights far from uniform."""
+  (each group line gives how far a run's high quality moves between
+  successive evaluations of the window), so a window's average compares
+  runs more steadily than its last value. D(x) tells the runs' regimes
+  apart: a run whose D rates real packs far above 0.5 has mode weights far
+  from uniform."""
   # scipy comes with scikit-learn, a core dependency; only this needs it.
   from scipy import stats  # pylint: disable=g-import-not-at-top
-  with open(path) as f:
-    curves = {int(run['seed']): run['curves'] for run in json.load(f)['runs']}
   columns = METRICS + (('d_real', 1, None),)
   runs = {'PyTorch': longest_runs(record).get('simultaneous', {}),
-          'gan_jax': {}}
-  for seed, c in curves.items():
-    steps = {int(s) for s in c['eval/modes_pacgan']}
-    runs['gan_jax'][seed] = {
-        s: {**{key: c[f'eval/{key}'][str(s)] for key, _, _ in METRICS},
-            'd_real': c['d_real'][str(s)]} for s in steps}
+          'gan_jax': gan_jax_runs(path)}
   full = len(synthetic.MIXTURES[FLAGS.dataset][0]())
   header = ['implementation', 'seed', 'D(x) at end'] + [
       LABELS[key] for key, _, _ in METRICS]
@@ -443,6 +452,7 @@ def window(record: dict, path: str, first: int, last: int) -> str:
              for key, scale, _ in METRICS}
       row['d_real'] = by_step[last]['d_real']
       row['every_mode'] = all(e['modes_pacgan'] == full for e in evals)
+      row['moves'] = np.abs(np.diff([100 * e['high_quality'] for e in evals]))
       row['seed'], row['implementation'] = seed, name
       rows.append(row)
       everyone.append(row)
@@ -457,9 +467,13 @@ def window(record: dict, path: str, first: int, last: int) -> str:
       if kept:
         cells = [common.mean_and_error([r[key] for r in kept])
                  for key, _, _ in columns]
+        moves = np.concatenate([r['moves'] for r in kept])
         groups.append(f'{name}, {label} ({len(kept)} runs): ' + ', '.join(
             f'{LABELS.get(key, "D(x)")} {m:.2f} ± {e:.2f}'
-            for (key, _, _), (m, e) in zip(columns, cells)))
+            for (key, _, _), (m, e) in zip(columns, cells)) +
+            (f'; high quality moves {moves.mean():.1f} points between '
+             f'successive evaluations on average, up to {moves.max():.1f}'
+             if moves.size else ''))
 
   def values(key, runs_of=None):
     return [r[key] for r in everyone
