@@ -17,8 +17,23 @@ batch; this compares that with reading the same batches example by example,
 for MNIST (`idx:`, batch 128) and Stacked MNIST (its VEEGAN setup's 128,000
 triples, batch 128: one member of the PacDCGAN2 row). Writes
 experiments/results/input_<backend>_gather.json.
+
+  python experiments/input_benchmark.py --order
+
+What the training loop's host side delivers for a population of 5 Stacked
+MNIST seeds (each member's batch, stacked over members and over 20 steps per
+dispatch, as `gan_jax.training.loop` builds them), three ways in one run:
+the order of examples from grain's shuffled index (`MapDataset.shuffle`,
+computed per example) with images scaled on the host (batching before
+2026-11-28); the epoch permutation batching now draws with numpy, images
+scaled on the host (`batching.batches`' default); the same with images left
+uint8 for the device to scale (`scale=False`, what the loop now does).
+Cases: PacGAN's Table 3 D = 1/4 G PacDCGAN4 (1,280,000 triples, batch 512
+per member) and Table 2 PacDCGAN2 (128,000, batch 128). Writes
+experiments/results/input_<backend>_order.json.
 """
 
+import itertools
 import os
 import statistics
 import sys
@@ -29,12 +44,14 @@ from absl import app
 from absl import flags
 import common  # experiments/common.py: puts the repo on sys.path
 import jax
+import grain
 import numpy as np
 from PIL import Image
 
 from gan_jax.data import batching
 from gan_jax.data import sources
 from gan_jax.data.dataset import Dataset
+from gan_jax.data.prepare import to_model_inputs
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests'))
 from conftest import OneByOne  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -45,6 +62,9 @@ flags.DEFINE_integer('batches', 30, 'Batches read per loader measurement.')
 flags.DEFINE_integer('steps', 5, 'Train steps per timing of the step.')
 flags.DEFINE_bool('gather_only', False, 'Only compare batching in-memory '
                   'sources by one gather against example by example.')
+flags.DEFINE_bool('order', False, 'Only compare the host batches of a '
+                  'population with grain\'s per-example shuffled index and '
+                  'with the epoch permutation.')
 FLAGS = flags.FLAGS
 
 
@@ -98,6 +118,60 @@ def gather_comparison() -> list[dict]:
   return rows
 
 
+def grain_shuffled(source, batch_size: int, seed: int):
+  """Batches in the order of grain's shuffled index (batching before)."""
+  return (grain.MapDataset.range(len(source)).shuffle(seed=seed)
+          .batch(batch_size, drop_remainder=True)
+          .map(lambda indices: to_model_inputs(source.take(indices)))
+          .repeat())
+
+
+def uint8_batches(source, batch_size: int, seed: int):
+  return batching.domain_batches(source, batch_size, seed, scale=False)
+
+
+def population_steps_per_sec(streams, dispatches: int = 3,
+                             length: int = 20) -> float:
+  """Host steps/s of (length, K, batch, ...) dispatches, as the loop makes."""
+  def members():
+    for step in itertools.count():
+      group = [stream[step] for stream in streams]
+      yield jax.tree.map(lambda *leaves: np.stack(leaves), *group)
+  it = batching.stack_batches(members(), itertools.repeat(length))
+  next(it)
+  start = time.perf_counter()
+  for _ in range(dispatches):
+    next(it)
+  return dispatches * length / (time.perf_counter() - start)
+
+
+def order_comparison() -> list[dict]:
+  rows = []
+  for label, triples, batch_size in (
+      ('Table 3, D = 1/4 G, PacDCGAN4', 1_280_000, 512),
+      ('Table 2, VEEGAN setup, PacDCGAN2', 128_000, 128)):
+    config = common.dcgan_config(28, 128, channels=3,
+                                 dataset=f'stacked_mnist:{common.SHARED_MNIST}')
+    config.dataset.num_examples = triples
+    source = sources.load_dataset(config.dataset).domains['x']
+    ways = (('grain_index', grain_shuffled),
+            ('epoch_permutation', batching.domain_batches),
+            ('epoch_permutation_uint8', uint8_batches))
+    rates = {}
+    for _ in range(2):   # alternating, best of two
+      for name, make in ways:
+        rate = population_steps_per_sec(
+            [make(source, batch_size, seed) for seed in range(5)])
+        rates[name] = max(rates.get(name, 0.0), rate)
+    rows.append(dict(case=label, triples=triples, members=5,
+                     batch_size=batch_size, steps_per_dispatch=20,
+                     **{f'{name}_steps_per_sec': rate
+                        for name, rate in rates.items()}))
+    print(f'{label}, 5 seeds x {batch_size}, host steps/s: ' + ' | '.join(
+        f'{name} {rate:.1f}' for name, rate in rates.items()), flush=True)
+  return rows
+
+
 def step_rate(config) -> float:
   """Median examples/s of the jitted DCGAN train step (after compiling)."""
   exp = experiment_lib.setup(config)
@@ -119,6 +193,10 @@ def step_rate(config) -> float:
 
 def main(argv):
   del argv
+  if FLAGS.order:
+    common.write_results('input', FLAGS, ('order',), order_comparison(),
+                         suffix='order')
+    return
   if FLAGS.gather_only:
     common.write_results('input', FLAGS, ('batches', 'gather_only'),
                          gather_comparison(), suffix='gather')

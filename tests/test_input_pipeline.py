@@ -282,6 +282,39 @@ def test_random_flip_is_deterministic_and_flips_about_half():
   assert np.all(first_batch(ds, batch_size=64)['x'] == original[None])
 
 
+def test_batches_in_any_order_are_the_batches_in_sequence():
+  stream = batching.domain_batches(array_dataset(10).domains['x'],
+                                   batch_size=3, seed=4)
+  in_sequence = [stream[step]['label'] for step in range(9)]  # 3 epochs
+  for step in (7, 0, 8, 4, 1, 3):      # across epochs, back and forth
+    np.testing.assert_array_equal(stream[step]['label'], in_sequence[step])
+
+
+def test_unscaled_batches_are_uint8_and_scale_on_device_to_the_batches():
+  import jax  # pylint: disable=g-import-not-at-top
+  from gan_jax.data import prepare  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  images = rng.integers(0, 256, (12, 4, 4, 1), dtype=np.uint8)
+  one = dataset_lib.Dataset({'x': dataset_lib.ArraySource(
+      {'image': images, 'label': np.arange(12, dtype=np.int32)})})
+  two = dataset_lib.Dataset({d: dataset_lib.ArraySource({'image': images})
+                             for d in ('a', 'b')})
+  for ds in (one, two):
+    kw = dict(batch_size=4, seed=3, start=2, random_flip=True)
+    scaled = next(batching.batches(ds, **kw))
+    raw = next(batching.batches(ds, scale=False, **kw))
+    for key, value in raw.items():
+      assert value.dtype == (np.uint8 if key != 'label' else np.int32)
+    on_device = jax.jit(prepare.scale_images)(raw)
+    for key in scaled:       # to the bit: the host's values, not within ulps
+      np.testing.assert_array_equal(np.asarray(on_device[key]), scaled[key])
+      assert on_device[key].dtype == scaled[key].dtype
+  points = array_dataset(12)
+  np.testing.assert_array_equal(
+      next(batching.batches(points, 4, seed=0, scale=False))['x'],
+      next(batching.batches(points, 4, seed=0))['x'])
+
+
 def test_prefetch_preserves_order_and_puts_arrays_on_device():
   ds = array_dataset(20)
   host = batching.batches(ds, batch_size=4, seed=1)

@@ -1,19 +1,20 @@
 """Batches: deterministic, resumable, per host; and their trip to the device.
 
-Batching uses grain (`grain.MapDataset`): per host, each domain is sliced to
-the host's shard, shuffled with a seed (a fresh permutation every epoch),
-converted to float32 in [-1, 1], batched with drop_remainder, repeated, and
-optionally flipped at random per example. Batch number s is a pure function
-of (seed, s), so a run resumed at step s reads exactly the batches an
-uninterrupted run reads: the data position is the step, which the checkpoint
-restores.
+Batching uses grain (`grain.MapDataset`) over a random-access sequence of
+batches: per host, batch s of a domain holds the examples at positions
+[s mod n] of a permutation of the host's shard, drawn fresh every epoch from
+(seed, epoch); they are converted to float32 in [-1, 1] (the last partial
+batch of an epoch is dropped) and optionally flipped at random per example.
+Batch number s is a pure function of (seed, s), so a run resumed at step s
+reads exactly the batches an uninterrupted run reads: the data position is
+the step, which the checkpoint restores.
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
 import queue
+import sys
 import threading
 from typing import Iterable, Iterator
 
@@ -34,34 +35,73 @@ def _flip_half(batch: Example, rng: np.random.Generator) -> Example:
   return batch
 
 
-def _take_batch(source, indices: np.ndarray) -> Example:
-  return to_model_inputs(source.take(indices))
+class _EpochOrder:
+  """Which examples batch s holds: epoch s // batches_per_epoch is one fresh
+  permutation of this host's shard, drawn whole with numpy from (seed,
+  epoch) and kept while the epoch lasts.
+
+  grain's `MapDataset.shuffle` computes its shuffled index per example in
+  Python, about 9 us each: 23 ms a step for 5 seeds x 512 images, more than
+  the H200 took for the step (experiments/input_benchmark.py --order).
+  """
+
+  def __init__(self, size: int, batch_size: int, seed: int,
+               shard_index: int, shard_count: int):
+    self.shard = np.arange(shard_index, size, shard_count)
+    self.batch_size, self.seed = batch_size, seed
+    self.batches_per_epoch = len(self.shard) // batch_size
+    self._epoch = (-1, self.shard)
+
+  def __call__(self, step: int) -> np.ndarray:
+    epoch, position = divmod(step, self.batches_per_epoch)
+    cached, order = self._epoch       # one read: safe across threads
+    if cached != epoch:
+      order = np.random.default_rng([self.seed, epoch]).permutation(
+          self.shard)
+      self._epoch = (epoch, order)
+    return order[position * self.batch_size:
+                 (position + 1) * self.batch_size]
+
+
+class _Batches:
+  """Random access to every batch of a source, by step (an unbounded
+  sequence: epoch after epoch)."""
+
+  def __init__(self, source, order: _EpochOrder, scale: bool):
+    self.source, self.order, self.scale = source, order, scale
+
+  def __len__(self) -> int:
+    return sys.maxsize
+
+  def __getitem__(self, step: int) -> Example:
+    indices = self.order(step)
+    if hasattr(self.source, 'take'):   # in memory: the batch in one gather
+      return to_model_inputs(self.source.take(indices), self.scale)
+    examples = [to_model_inputs(self.source[int(i)], self.scale)
+                for i in indices]
+    return {key: np.stack([e[key] for e in examples]) for key in examples[0]}
 
 
 def domain_batches(source, batch_size: int, seed: int, *,
-                   random_flip: bool = False, shard_index: int = 0,
+                   random_flip: bool = False, scale: bool = True,
+                   shard_index: int = 0,
                    shard_count: int = 1) -> grain.MapDataset:
   """All batches of one source as a random-access grain dataset.
 
   Batch s is a pure function of (seed, s): each epoch is a new permutation of
-  this host's shard; the last partial batch of an epoch is dropped.
+  this host's shard; the last partial batch of an epoch is dropped. Sources
+  with `take` (held in memory) are gathered a batch at a time, the others
+  read example by example: the same batches either way. With
+  `scale=False` images stay uint8 (`prepare.scale_images` on the device).
   """
-  gather = hasattr(source, 'take')   # in memory: a batch in one gather
-  dataset = (grain.MapDataset.range(len(source)) if gather
-             else grain.MapDataset.source(source))[shard_index::shard_count]
-  if batch_size > len(dataset):
+  order = _EpochOrder(len(source), batch_size, seed, shard_index,
+                      shard_count)
+  if order.batches_per_epoch == 0:
     raise ConfigError(
         f'a train step needs {batch_size} examples per host (batch_size x '
-        f'd_steps_per_g_step) but the dataset has {len(dataset)}: lower '
+        f'd_steps_per_g_step) but the dataset has {len(order.shard)}: lower '
         'config.batch_size')
-  dataset = dataset.shuffle(seed=seed)
-  if gather:   # the same batches as below, 2-3x faster (input_benchmark)
-    dataset = dataset.batch(batch_size, drop_remainder=True).map(
-        functools.partial(_take_batch, source))
-  else:
-    dataset = dataset.map(to_model_inputs).batch(batch_size,
-                                                 drop_remainder=True)
-  dataset = dataset.repeat()
+  dataset = grain.MapDataset.source(_Batches(source, order, scale))
   if random_flip:
     dataset = dataset.random_map(_flip_half, seed=seed)
   return dataset
@@ -81,8 +121,8 @@ class _ZippedDomains:
 
 
 def batches(dataset: Dataset, batch_size: int, seed: int, start: int = 0,
-            random_flip: bool = False, num_workers: int = 0
-            ) -> Iterator[Example]:
+            random_flip: bool = False, num_workers: int = 0,
+            scale: bool = True) -> Iterator[Example]:
   """Yields this host's batches start, start + 1, ... as numpy dicts.
 
   One domain gives {'x', 'label'?}; two give {'a', 'b'}, each domain with its
@@ -96,6 +136,9 @@ def batches(dataset: Dataset, batch_size: int, seed: int, start: int = 0,
     random_flip: flip each image horizontally with probability 1/2.
     num_workers: grain worker processes that read and decode in parallel; 0
       reads in the calling thread (enough when the data is in memory).
+    scale: images as float32 in [-1, 1]; False leaves them uint8, for
+      `prepare.scale_images` to finish on the device (what the training
+      loop does: a quarter of the bytes to stack and transfer).
   """
   host, hosts = jax.process_index(), jax.process_count()
   if batch_size % hosts:
@@ -103,7 +146,8 @@ def batches(dataset: Dataset, batch_size: int, seed: int, start: int = 0,
                       f'{hosts} hosts: make config.batch_size a multiple')
   streams = {
       name: domain_batches(source, batch_size // hosts, seed + 7919 * i,
-                           random_flip=random_flip, shard_index=host,
+                           random_flip=random_flip, scale=scale,
+                           shard_index=host,
                            shard_count=hosts)
       for i, (name, source) in enumerate(dataset.domains.items())}
   stream = (streams['x'] if set(streams) == {'x'}

@@ -31,6 +31,7 @@ from gan_jax import config_lib
 from gan_jax.core import state as state_lib
 from gan_jax.core import train_step as train_step_lib
 from gan_jax.data import batching
+from gan_jax.data import prepare
 from gan_jax.data import sources
 from gan_jax.data.sources import synthetic
 from gan_jax.eval import evaluator as evaluator_lib
@@ -213,9 +214,13 @@ class _Program:
     else:
       step_fn = train_step_lib.make_train_step_for(
           experiment.gan, experiment.g_tx, experiment.d_tx, config)
+    # Batches arrive with uint8 images (a quarter of the bytes to batch and
+    # copy), scaled to [-1, 1] here on the device, inside the step.
+    scaled_step_fn = lambda state, batch: step_fn(
+        state, prepare.scale_images(batch))
     # n train steps per dispatch (config.steps_per_dispatch) in one lax.scan.
     self._multi_step = jax.jit(
-        train_step_lib.scan_steps(step_fn), donate_argnums=0,
+        train_step_lib.scan_steps(scaled_step_fn), donate_argnums=0,
         in_shardings=(self.replicated, self.batch_sharding),
         out_shardings=self.replicated)
     self._compiled = {}    # dispatch length -> compiled multi-step
@@ -227,7 +232,7 @@ class _Program:
     """Per-step batches from `start` ((K, batch, ...) for a population)."""
     config, dataset = self.experiment.config, self.experiment.dataset
     options = dict(start=start, random_flip=config.dataset.random_flip,
-                   num_workers=config.dataset.num_workers)
+                   num_workers=config.dataset.num_workers, scale=False)
     if self.population:
       return self.population.batches(dataset, self.experiment.step_batch_size,
                                      **options)
@@ -237,7 +242,8 @@ class _Program:
   def initial_state(self) -> state_lib.GANState:
     if self.population:
       dataset = self.experiment.dataset
-      state = self.population.init(next(self.batches(0)),
+      first = prepare.scale_images(next(self.batches(0)))
+      state = self.population.init(first,
                                    dataset.example_shape, dataset.num_classes)
     else:
       state = self.experiment.initial_state
