@@ -165,6 +165,9 @@ def validate(config: ml_collections.ConfigDict) -> None:
   """
   for name in _POSITIVE_INTS:
     check(config[name] > 0, name, config[name], 'an integer > 0')
+  check(isinstance(config.seed, int) and 0 <= config.seed < 2**31, 'seed',
+        config.seed, 'an integer in [0, 2**31) (it seeds the data order, '
+        'the flips and the initialisation)')
   check(config.mesh.data == -1 or config.mesh.data >= 1, 'mesh.data',
         config.mesh.data, '-1 (all devices) or a number of devices >= 1')
   check(0.0 <= config.ema_decay < 1.0, 'ema_decay', config.ema_decay,

@@ -48,6 +48,8 @@ def test_parse_arg_bool():
      r"model.latent_distribution='gaussian' is invalid: expected one of "
      r"\['normal', 'uniform'\]"),
     ('ema_decay', 1.0, r'config.ema_decay=1.0 is invalid'),
+    ('seed', -1, r'config.seed=-1 is invalid: expected an integer in '
+                 r'\[0, 2\*\*31\)'),
     ('update_order', 'simultanous',
      r"config.update_order='simultanous' is invalid: expected one of "
      r"\['alternating', 'simultaneous'\]"),
