@@ -416,14 +416,17 @@ def against(record: dict, path: str) -> str:
 
 
 def window(record: dict, path: str, first: int, last: int) -> str:
-  """Per run of each implementation (the replica's simultaneous runs,
-  gan_jax's curves in `path`) that reached `last`, in order of D(x) at `last`
+  """Per run of each implementation (the replica's simultaneous runs on the
+  authors' fixed packs, 'PyTorch'; those on gan_jax's data path, 'PyTorch,
+  points', where some reached `last`; gan_jax's curves in `path`) that
+  reached `last`, in order of D(x) at `last`
   (its mean over the last eval_every steps): D(x) and the metrics averaged
   over the evaluations in [first, last]; then per implementation the mean ±
   standard error over its runs, over its runs that keep every mode at every
   evaluation of the window, and over the others; then, over all runs of
-  both, each metric's rank correlation with D(x) (Spearman's), and the
-  two-sided Mann-Whitney U test of the two implementations' runs.
+  them, each metric's rank correlation with D(x) (Spearman's), and the
+  two-sided Mann-Whitney U test of each other implementation's runs against
+  the replica's on the authors' packs.
 
   One evaluation is one draw of 2,500 samples from a generator still moving
   (each group line gives how far a run's high quality moves between
@@ -434,7 +437,9 @@ def window(record: dict, path: str, first: int, last: int) -> str:
   # scipy comes with scikit-learn, a core dependency; only this needs it.
   from scipy import stats  # pylint: disable=g-import-not-at-top
   columns = METRICS + (('d_real', 1, None),)
-  runs = {'PyTorch': longest_runs(record).get('simultaneous', {}),
+  replica = longest_runs(record)
+  runs = {'PyTorch': replica.get('simultaneous', {}),
+          'PyTorch, points': replica.get('simultaneous_points', {}),
           'gan_jax': gan_jax_runs(path)}
   full = len(synthetic.MIXTURES[FLAGS.dataset][0]())
   header = ['implementation', 'seed', 'D(x) at end'] + [
@@ -484,12 +489,14 @@ def window(record: dict, path: str, first: int, last: int) -> str:
       ', '.join(f'{LABELS[key]} '
                 f'{stats.spearmanr(values(key), values("d_real"))[0]:.2f}'
                 for key, _, _ in METRICS))
-  if all(values('d_real', name) for name in runs):
-    groups.append(
-        'Mann-Whitney U, ' + ' against '.join(runs) + ', two-sided: ' +
-        ', '.join(f'{LABELS.get(key, "D(x)")} p = ' + '{:.2f}'.format(
-            stats.mannwhitneyu(*[values(key, name) for name in runs]).pvalue)
-                  for key, _, _ in columns))
+  for name in list(runs)[1:]:
+    if values('d_real', name) and values('d_real', 'PyTorch'):
+      groups.append(
+          f'Mann-Whitney U, {name} against PyTorch, two-sided: ' +
+          ', '.join(f'{LABELS.get(key, "D(x)")} p = ' + '{:.2f}'.format(
+              stats.mannwhitneyu(values(key, name),
+                                 values(key, 'PyTorch')).pvalue)
+                    for key, _, _ in columns))
   return '\n'.join([f'steps {first:,}-{last:,}'] + lines + groups)
 
 
