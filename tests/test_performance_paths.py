@@ -105,8 +105,8 @@ def test_invalid_dtype_is_rejected():
 def test_pytorch_reference_computes_the_same_losses(resolution, channels):
   """The benchmark's PyTorch DCGAN: same parameter count, same step-0 losses.
 
-  Runs where PyTorch is installed (`pip install torch==2.13.0`, the
-  benchmark's optional dependency); CI does not install it.
+  Runs where PyTorch is installed (the `reference` extra, which CI
+  installs).
   """
   torch = pytest.importorskip('torch')
   sys.path.insert(0, os.path.join(REPO, 'experiments'))
