@@ -105,7 +105,10 @@ PY
       done
     fi
     echo "rows $rows, steps per row: $steps" | tee -a "$log"
-    python3 experiments/mode_collapse_benchmark.py --rows="$rows" \
+    # Stopped at the budget if the rows run slower than sized, so that the
+    # evaluations logged so far still come back as trajectories below.
+    timeout $((start + budget - $(date +%s))) \
+      python3 experiments/mode_collapse_benchmark.py --rows="$rows" \
       --seeds=0,1,2,3,4 --steps="$steps" --steps_per_dispatch=100 \
       --eval_every=2000 --mnist=data/mnist \
       --out="$OUT/$step/mode_collapse_rows.json" --workdir=/tmp/stacked \

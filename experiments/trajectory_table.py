@@ -6,7 +6,8 @@ r"""Evaluation curves of finished runs, from their TensorBoard scalars.
 
 Writes each run's metrics at every evaluated step, with its config.json and
 the command that trained it (recorded in the file by --commands, one per
-run, in the same order).
+run, in the same order). A run stopped part way gives the evaluations it
+logged; a workdir with no run in it is left out, saying so.
 """
 
 import json
@@ -35,6 +36,9 @@ def main(argv):
   runs = []
   for index, spec in enumerate(FLAGS.runs):
     label, _, workdir = spec.partition('=')
+    if not os.path.exists(os.path.join(workdir, 'config.json')):
+      print(f'{label}: no run in {workdir}, left out')   # never started
+      continue
     scalars = summary.read_scalars(workdir)
     with open(os.path.join(workdir, 'config.json')) as f:
       config = json.load(f)
