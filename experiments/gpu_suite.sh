@@ -107,7 +107,8 @@ PY
     echo "rows $rows, steps per row: $steps" | tee -a "$log"
     # Stopped at the budget if the rows run slower than sized, so that the
     # evaluations logged so far still come back as trajectories below.
-    timeout $((start + budget - $(date +%s))) \
+    left=$((start + budget - $(date +%s)))   # timeout 0 would not stop it
+    timeout $((left > 1 ? left : 1)) \
       python3 experiments/mode_collapse_benchmark.py --rows="$rows" \
       --seeds=0,1,2,3,4 --steps="$steps" --steps_per_dispatch=100 \
       --eval_every=2000 --mnist=data/mnist \

@@ -3,6 +3,7 @@
 import gzip
 import os
 
+import jax
 import numpy as np
 import pytest
 from PIL import Image
@@ -12,6 +13,7 @@ from gan_jax import config_lib
 from gan_jax import errors
 from gan_jax.data import batching
 from gan_jax.data import dataset as dataset_lib
+from gan_jax.data import prepare
 from gan_jax.data import sources
 from gan_jax.data.sources import idx
 from gan_jax.data.sources import stacked
@@ -291,8 +293,6 @@ def test_batches_in_any_order_are_the_batches_in_sequence():
 
 
 def test_unscaled_batches_are_uint8_and_scale_on_device_to_the_batches():
-  import jax  # pylint: disable=g-import-not-at-top
-  from gan_jax.data import prepare  # pylint: disable=g-import-not-at-top
   rng = np.random.default_rng(0)
   images = rng.integers(0, 256, (12, 4, 4, 1), dtype=np.uint8)
   one = dataset_lib.Dataset({'x': dataset_lib.ArraySource(
