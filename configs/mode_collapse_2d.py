@@ -23,7 +23,7 @@ in fjxmlzn/PacGAN):
            `eval/reverse_kl_pacgan`: KL of the high-quality samples' mode
            histogram to uniform
 
-Two differences of the authors' step from gan_jax's default are options,
+Three differences of the authors' run from gan_jax's default are options,
 off by default because Table 1's rows in docs/results.md were measured
 without them:
   order=simultaneous  D and G updated from the same forward pass (ALI's
@@ -32,28 +32,35 @@ without them:
   bn=per_call  the authors' G draws a pack's m samples in m calls of 100,
            each batch-normalised on its own: `config.model.g_norm_groups =
            m`; the default, whole, normalises the 100 m samples together.
+  real=packs  the authors draw 100,000 real packs once (100,000 m points)
+           and reshuffle them as packs every epoch: `config.dataset.
+           fixed_packs`; the default, points, re-pairs 100,000 points every
+           epoch. The PyTorch replica's seeds drop more modes on the fixed
+           packs (docs/results.md, "On gan_jax's data path").
 A PyTorch replica of the protocol (experiments/torch_pacgan_2d.py) trains
 three of the combinations (both, neither, the batch norm alone); the
 results of each are in docs/results.md ("Is the late start ours?").
 Arguments: dataset (gaussian_ring | gaussian_grid), pack (1 = the GAN row),
 steps (400,000), eval_every (10,000), order (alternating | simultaneous),
-bn (whole | per_call).
+bn (whole | per_call), real (points | packs).
 """
 
 from gan_jax import config_lib
 from gan_jax.errors import ConfigError
 
 BATCH_NORMS = ('whole', 'per_call')
+REAL_DATA = ('points', 'packs')
 
 
 def get_config(arg=None):
   """PacGAN's 2-D protocol; `arg` is 'key=value,...' with the keys below."""
   arg = config_lib.parse_arg(arg, dataset='gaussian_ring', pack=1,
                              steps=400_000, eval_every=10_000,
-                             order='alternating', bn='whole')
-  if arg.bn not in BATCH_NORMS:
-    raise ConfigError(f'configs/mode_collapse_2d.py: bn={arg.bn!r} is '
-                      f'invalid: expected one of {list(BATCH_NORMS)}')
+                             order='alternating', bn='whole', real='points')
+  for name, valid in (('bn', BATCH_NORMS), ('real', REAL_DATA)):
+    if arg[name] not in valid:
+      raise ConfigError(f'configs/mode_collapse_2d.py: {name}={arg[name]!r} '
+                        f'is invalid: expected one of {list(valid)}')
   config = config_lib.default_config()
   config.batch_size = 100 * arg.pack
   config.num_train_steps = arg.steps
@@ -80,7 +87,10 @@ def get_config(arg=None):
     config.optimizer[side].b2 = 0.999
 
   config.dataset.name = arg.dataset
-  config.dataset.num_examples = 100_000
+  # 100,000 real packs (the authors') or 100,000 points (gan_jax's default).
+  config.dataset.fixed_packs = arg.real == 'packs'
+  config.dataset.num_examples = 100_000 * (
+      arg.pack if config.dataset.fixed_packs else 1)
   config.evals.mode_coverage = min(arg.eval_every, arg.steps)
   config.eval.num_samples = 2500
   return config

@@ -18,9 +18,10 @@ Rows:
       pack=m` (Unrolled GAN's networks; 500,000 steps; 25,600 samples)
   --order=simultaneous runs a Table 1 row with the authors' update order
       (`config.update_order`), --bn=per_call with their batch norm per
-      generator call of 100 (`config.model.g_norm_groups = m`); the row is
-      recorded with both, and options off gan_jax's default get their own
-      run directory and are named in --table
+      generator call of 100 (`config.model.g_norm_groups = m`), --real=packs
+      with their 100,000 real packs drawn once (`config.dataset.
+      fixed_packs`); the row is recorded with all three, and options off
+      gan_jax's default get their own run directory and are named in --table
   ring_best  the issue's "beat the table" attempt on the ring: gan_jax's
       `configs/vanilla.py` (TTUR, LeakyReLU D, batch 256, 8,000 steps) with
       a generator EMA (decay 0.999), same data and metric; its target is
@@ -74,6 +75,10 @@ flags.DEFINE_enum('bn', 'whole', ['whole', 'per_call'],
                   'Table 1 rows: the generator\'s batch norm over the whole '
                   'batch of 100 m samples, or per call of 100 as the '
                   'authors\' code (configs/mode_collapse_2d.py bn=).')
+flags.DEFINE_enum('real', 'points', ['points', 'packs'],
+                  'Table 1 rows: 100,000 real points re-paired every epoch '
+                  '(gan_jax\'s default), or 100,000 real packs drawn once as '
+                  'the authors\' code (configs/mode_collapse_2d.py real=).')
 flags.DEFINE_integer('eval_every', 0,
                      'Steps between evaluations (a trajectory in each run\'s '
                      'TensorBoard events; experiments/trajectory_table.py '
@@ -187,7 +192,7 @@ def row_config(row: str, seed: int):
     config = load_config(
         'mode_collapse_2d', f'dataset=gaussian_{benchmark},pack={pack},'
         f'steps={steps},eval_every={FLAGS.eval_every or steps},'
-        f'order={FLAGS.order},bn={FLAGS.bn}')
+        f'order={FLAGS.order},bn={FLAGS.bn},real={FLAGS.real}')
   return run_overrides(config, seed)
 
 
@@ -249,7 +254,8 @@ def run_row(row: str, seeds: list[int], reuse: dict[int, str]) -> dict:
 def table1_step(row: str) -> dict:
   """The step options a Table 1 row runs with; {} for other rows."""
   if row.split('_')[0] in ('ring', 'grid') and row not in BEST:
-    return {'update_order': FLAGS.order, 'g_bn': FLAGS.bn}
+    return {'update_order': FLAGS.order, 'g_bn': FLAGS.bn,
+            'real': FLAGS.real}
   return {}
 
 
@@ -258,7 +264,8 @@ def authors_options(step: dict) -> list[str]:
   default (rows recorded before an option existed ran its default)."""
   return [option for option, on in
           (('simultaneous', step.get('update_order') == 'simultaneous'),
-           ('bn_per_call', step.get('g_bn') == 'per_call')) if on]
+           ('bn_per_call', step.get('g_bn') == 'per_call'),
+           ('fixed_packs', step.get('real') == 'packs')) if on]
 
 
 def target_verdict(row: str, finals: list[dict]) -> dict | None:

@@ -97,6 +97,10 @@ flags.DEFINE_string('against', None, 'With --summary: also print, per '
                     'evaluation step, the simultaneous runs beside gan_jax\'s '
                     'curves of the same seeds in this file (written by '
                     'experiments/trajectory_table.py).')
+flags.DEFINE_string('against_fixed_packs', None, 'With --window: gan_jax\'s '
+                    'curves on the authors\' fixed real packs '
+                    '(mode_collapse_benchmark.py --real=packs), a fourth '
+                    'group beside --against\'s (gan_jax\'s default data).')
 flags.DEFINE_list('window', None, 'With --against: FIRST,LAST steps; also '
                   'print each run\'s metrics averaged over the evaluations '
                   'in [FIRST, LAST] and D(x) at LAST, both implementations, '
@@ -441,6 +445,8 @@ def window(record: dict, path: str, first: int, last: int) -> str:
   runs = {'PyTorch': replica.get('simultaneous', {}),
           'PyTorch, points': replica.get('simultaneous_points', {}),
           'gan_jax': gan_jax_runs(path)}
+  if FLAGS.against_fixed_packs:
+    runs['gan_jax, fixed packs'] = gan_jax_runs(FLAGS.against_fixed_packs)
   full = len(synthetic.MIXTURES[FLAGS.dataset][0]())
   header = ['implementation', 'seed', 'D(x) at end'] + [
       LABELS[key] for key, _, _ in METRICS]
@@ -497,6 +503,25 @@ def window(record: dict, path: str, first: int, last: int) -> str:
               stats.mannwhitneyu(values(key, name),
                                  values(key, 'PyTorch')).pvalue)
                     for key, _, _ in columns))
+  # The same seeds on both data paths (same networks and latents, only the
+  # real data differs): the paired, two-sided Wilcoxon signed-rank test.
+  for packs, points in (('PyTorch', 'PyTorch, points'),
+                        ('gan_jax, fixed packs', 'gan_jax')):
+    pairs = {}
+    for r in everyone:
+      if r['implementation'] in (packs, points):
+        pairs.setdefault(r['seed'], {})[r['implementation']] = r
+    pairs = [p for _, p in sorted(pairs.items()) if len(p) == 2]
+    if len(pairs) >= 3:
+      groups.append(
+          f'{packs} minus {points}, the same {len(pairs)} seeds, paired: ' +
+          ', '.join(
+              f'{LABELS.get(key, "D(x)")} '
+              f'{np.mean([p[packs][key] - p[points][key] for p in pairs]):+.2f}'
+              f' (Wilcoxon p = ' + '{:.3f})'.format(stats.wilcoxon(
+                  [p[packs][key] for p in pairs],
+                  [p[points][key] for p in pairs]).pvalue)
+              for key, _, _ in columns))
   return '\n'.join([f'steps {first:,}-{last:,}'] + lines + groups)
 
 

@@ -124,19 +124,22 @@ def test_stacked_mnist_veegan_setup_follows_pacgan_table2():
                      ).evals.stacked_mnist == 2000
 
 
-@pytest.mark.parametrize('order,bn', [('alternating', 'whole'),
-                                      ('simultaneous', 'per_call')])
-def test_2d_protocol_config_follows_pacgan_table1(order, bn):
+@pytest.mark.parametrize('order,bn,real', [
+    ('alternating', 'whole', 'points'), ('simultaneous', 'per_call', 'packs')])
+def test_2d_protocol_config_follows_pacgan_table1(order, bn, real):
   """The authors' synthetic_data_experiments/2DGrid_GAN&PacGAN/config.py and
   pacgan_task.py; `order=simultaneous` is their ali_algorithm's update,
-  `bn=per_call` their m generator calls of 100 per pack of m."""
-  config = load_config('mode_collapse_2d',
-                       f'dataset=gaussian_grid,pack=3,order={order},bn={bn}')
+  `bn=per_call` their m generator calls of 100 per pack of m, `real=packs`
+  their 100,000 real packs drawn once."""
+  config = load_config('mode_collapse_2d', f'dataset=gaussian_grid,pack=3,'
+                       f'order={order},bn={bn},real={real}')
   config_lib.validate(config)
   assert config.update_order == order
   assert config.model.g_norm_groups == (3 if bn == 'per_call' else 1)
   assert config.dataset.name == 'gaussian_grid'
-  assert config.dataset.num_examples == 100_000
+  assert config.dataset.fixed_packs == (real == 'packs')
+  assert config.dataset.num_examples == (
+      300_000 if real == 'packs' else 100_000)
   assert config.batch_size == 100 * 3            # 100 packs per side
   assert config.model.pack == 3 and config.model.latent_dim == 2
   assert tuple(config.model.g_hidden) == (400,) * 4
@@ -149,14 +152,15 @@ def test_2d_protocol_config_follows_pacgan_table1(order, bn):
   assert config.num_train_steps == 400_000       # 400 epochs of 1,000 steps
   assert config.eval.num_samples == 2500
   default = load_config('mode_collapse_2d')
-  assert (default.update_order, default.model.g_norm_groups) == (
-      'alternating', 1)
+  assert (default.update_order, default.model.g_norm_groups,
+          default.dataset.fixed_packs) == ('alternating', 1, False)
 
 
-def test_2d_protocol_unknown_batch_norm_is_one_clear_error():
+@pytest.mark.parametrize('arg', ['bn', 'real'])
+def test_2d_protocol_unknown_option_is_one_clear_error(arg):
   with pytest.raises(config_lib.ConfigError,
-                     match="bn='ghost' is invalid: expected one of"):
-    load_config('mode_collapse_2d', 'bn=ghost')
+                     match=f"{arg}='ghost' is invalid: expected one of"):
+    load_config('mode_collapse_2d', f'{arg}=ghost')
 
 
 def test_stacked_mnist_unknown_setup_is_one_clear_error():

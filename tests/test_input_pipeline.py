@@ -385,6 +385,46 @@ def test_host_shards_are_disjoint_and_cover_an_epoch():
   assert sorted(np.concatenate(seen).tolist()) == list(range(12))
 
 
+@pytest.mark.parametrize('hosts', [1, 2])
+def test_fixed_packs_keep_their_examples_together_every_epoch(hosts):
+  """group=m (config.dataset.fixed_packs): a batch is whole fixed packs
+  [k m, (k + 1) m) in order; an epoch visits each of this host's packs once
+  and the next reshuffles the packs, never their contents."""
+  m, n = 3, 36
+  source = array_dataset(n).domains['x']
+  seen = []
+  for host in range(hosts):
+    stream = batching.domain_batches(source, batch_size=6, seed=2, group=m,
+                                     shard_index=host, shard_count=hosts)
+    per_epoch = n // m // hosts // 2
+    epochs = [np.concatenate([stream[e * per_epoch + i]['label']
+                              for i in range(per_epoch)]) for e in range(2)]
+    for labels in epochs:
+      packs = labels.reshape(-1, m)
+      np.testing.assert_array_equal(packs, packs[:, :1] + np.arange(m))
+      assert np.all(packs[:, 0] % m == 0)
+      assert len(set(packs[:, 0].tolist())) == len(packs)   # each pack once
+    assert sorted(epochs[0].tolist()) == sorted(epochs[1].tolist())
+    assert not np.array_equal(epochs[0], epochs[1])
+    seen.append(epochs[0])
+  assert sorted(np.concatenate(seen).tolist()) == list(range(n))
+
+
+def test_examples_regroup_without_fixed_packs():
+  """The default (group=1) re-pairs: some consecutive pair of a batch is
+  not a fixed pack, which is what fixed_packs changes."""
+  stream = batching.domain_batches(array_dataset(36).domains['x'],
+                                   batch_size=6, seed=2)
+  pairs = np.concatenate([stream[i]['label'] for i in range(6)]).reshape(-1, 2)
+  assert not np.all((pairs[:, 0] % 2 == 0) & (pairs[:, 1] == pairs[:, 0] + 1))
+
+
+def test_fixed_packs_need_whole_packs_per_batch():
+  with pytest.raises(errors.ConfigError, match='whole fixed packs of 4'):
+    batching.domain_batches(array_dataset(36).domains['x'], batch_size=6,
+                            seed=0, group=4)
+
+
 def _stacked_source():
   rng = np.random.default_rng(0)
   digits = dataset_lib.ArraySource({

@@ -25,6 +25,10 @@ def dataset_config() -> ml_collections.ConfigDict:
       crop_size=0,             # central square crop first; 0: largest square
       random_flip=False,       # random horizontal flips (not for digits!)
       num_examples=100_000,    # size of a synthetic dataset (Gaussian mixtures)
+      # PacGAN's authors' real packs: with model.pack = m, D's real packs are
+      # fixed groups of m consecutive examples, reshuffled as packs every
+      # epoch; False re-pairs the shuffled examples every epoch.
+      fixed_packs=False,
       prefetch=2,              # batches prepared ahead on the device
       num_workers=0,           # grain reader processes (0: a thread suffices)
       # folder: an undecodable image file stops the run, naming it; True

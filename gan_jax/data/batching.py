@@ -5,7 +5,8 @@ batches: per host, batch s of a domain holds the examples at positions
 [s mod n] of a permutation of the host's shard, drawn fresh every epoch from
 (seed, epoch); they are converted to float32 in [-1, 1] (the last partial
 batch of an epoch is dropped) and optionally flipped at random per example.
-Batch number s is a pure function of (seed, s), so a run resumed at step s
+PacGAN's fixed real packs permute groups of consecutive examples instead
+(`group`). Batch number s is a pure function of (seed, s), so a run resumed at step s
 reads exactly the batches an uninterrupted run reads: the data position is
 the step, which the checkpoint restores.
 """
@@ -40,6 +41,12 @@ class _EpochOrder:
   permutation of this host's shard, drawn whole with numpy from (seed,
   epoch) and kept while the epoch lasts.
 
+  With `group` = m > 1 the permutation moves fixed groups of m consecutive
+  examples ([0, m), [m, 2m), ...) and keeps each together, in order: a
+  batch is whole groups. That is PacGAN's authors' real data: packs drawn
+  once and reshuffled as packs every epoch (`config.dataset.fixed_packs`).
+  Hosts shard whole groups. With m = 1 it is the plain permutation.
+
   grain's `MapDataset.shuffle` computes its shuffled index per example in
   Python: for 5 seeds x 512 images that alone held the host to 23 population
   steps/s against 53 with this order, below the H200's 148 for the step
@@ -47,10 +54,11 @@ class _EpochOrder:
   """
 
   def __init__(self, size: int, batch_size: int, seed: int,
-               shard_index: int, shard_count: int):
-    self.shard = np.arange(shard_index, size, shard_count)
-    self.batch_size, self.seed = batch_size, seed
-    self.batches_per_epoch = len(self.shard) // batch_size
+               shard_index: int, shard_count: int, group: int = 1):
+    self.shard = np.arange(shard_index, size // group, shard_count)
+    self.group, self.seed = group, seed
+    self.groups_per_batch = batch_size // group
+    self.batches_per_epoch = len(self.shard) // self.groups_per_batch
     self._epoch = (-1, self.shard)
 
   def __call__(self, step: int) -> np.ndarray:
@@ -60,8 +68,11 @@ class _EpochOrder:
       order = np.random.default_rng([self.seed, epoch]).permutation(
           self.shard)
       self._epoch = (epoch, order)
-    return order[position * self.batch_size:
-                 (position + 1) * self.batch_size]
+    groups = order[position * self.groups_per_batch:
+                   (position + 1) * self.groups_per_batch]
+    if self.group == 1:
+      return groups
+    return (groups[:, None] * self.group + np.arange(self.group)).ravel()
 
 
 class _Batches:
@@ -85,7 +96,7 @@ class _Batches:
 
 def domain_batches(source, batch_size: int, seed: int, *,
                    random_flip: bool = False, scale: bool = True,
-                   shard_index: int = 0,
+                   group: int = 1, shard_index: int = 0,
                    shard_count: int = 1) -> grain.MapDataset:
   """All batches of one source as a random-access grain dataset.
 
@@ -94,14 +105,21 @@ def domain_batches(source, batch_size: int, seed: int, *,
   with `take` (held in memory) are gathered a batch at a time, the others
   read example by example: the same batches either way. With
   `scale=False` images stay uint8 (`prepare.scale_images` on the device).
+  With `group` = m, fixed groups of m consecutive examples stay together
+  (`_EpochOrder`): `batch_size` must be a multiple of m.
   """
+  if batch_size % group:
+    raise ConfigError(
+        f'a batch of {batch_size} examples per host does not hold whole '
+        f'fixed packs of {group}: make config.batch_size / hosts a multiple '
+        'of config.model.pack')
   order = _EpochOrder(len(source), batch_size, seed, shard_index,
-                      shard_count)
+                      shard_count, group)
   if order.batches_per_epoch == 0:
     raise ConfigError(
         f'a train step needs {batch_size} examples per host (batch_size x '
-        f'd_steps_per_g_step) but the dataset has {len(order.shard)}: lower '
-        'config.batch_size')
+        f'd_steps_per_g_step) but the dataset has '
+        f'{len(order.shard) * group}: lower config.batch_size')
   dataset = grain.MapDataset.source(_Batches(source, order, scale))
   if random_flip:
     dataset = dataset.random_map(_flip_half, seed=seed)
@@ -123,7 +141,7 @@ class _ZippedDomains:
 
 def batches(dataset: Dataset, batch_size: int, seed: int, start: int = 0,
             random_flip: bool = False, num_workers: int = 0,
-            scale: bool = True) -> Iterator[Example]:
+            scale: bool = True, group: int = 1) -> Iterator[Example]:
   """Yields this host's batches start, start + 1, ... as numpy dicts.
 
   One domain gives {'x', 'label'?}; two give {'a', 'b'}, each domain with its
@@ -140,6 +158,8 @@ def batches(dataset: Dataset, batch_size: int, seed: int, start: int = 0,
     scale: images as float32 in [-1, 1]; False leaves them uint8, for
       `prepare.scale_images` to finish on the device (what the training
       loop does: a quarter of the bytes to stack and transfer).
+    group: keep fixed groups of this many consecutive examples together
+      (PacGAN's fixed real packs, `config.dataset.fixed_packs`).
   """
   host, hosts = jax.process_index(), jax.process_count()
   if batch_size % hosts:
@@ -148,7 +168,7 @@ def batches(dataset: Dataset, batch_size: int, seed: int, start: int = 0,
   streams = {
       name: domain_batches(source, batch_size // hosts, seed + 7919 * i,
                            random_flip=random_flip, scale=scale,
-                           shard_index=host,
+                           group=group, shard_index=host,
                            shard_count=hosts)
       for i, (name, source) in enumerate(dataset.domains.items())}
   stream = (streams['x'] if set(streams) == {'x'}

@@ -232,7 +232,9 @@ class _Program:
     """Per-step batches from `start` ((K, batch, ...) for a population)."""
     config, dataset = self.experiment.config, self.experiment.dataset
     options = dict(start=start, random_flip=config.dataset.random_flip,
-                   num_workers=config.dataset.num_workers, scale=False)
+                   num_workers=config.dataset.num_workers, scale=False,
+                   group=(config.model.pack if config.dataset.fixed_packs
+                          else 1))
     if self.population:
       return self.population.batches(dataset, self.experiment.step_batch_size,
                                      **options)

@@ -117,11 +117,13 @@ class Population:
 
   def batches(self, dataset: Dataset, batch_size: int,
               start: int = 0, random_flip: bool = False,
-              num_workers: int = 0, scale: bool = True) -> Iterator[dict]:
+              num_workers: int = 0, scale: bool = True,
+              group: int = 1) -> Iterator[dict]:
     """(K, batch, ...) batches: member k reads in its own seed's order."""
     streams = [batching.batches(dataset, batch_size, member.seed,
-                                      start=start, random_flip=random_flip,
-                                      num_workers=num_workers, scale=scale)
+                                start=start, random_flip=random_flip,
+                                num_workers=num_workers, scale=scale,
+                                group=group)
                for member in self.members]
     for group in zip(*streams):
       yield jax.tree.map(lambda *leaves: np.stack(leaves), *group)
