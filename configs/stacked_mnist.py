@@ -52,13 +52,16 @@ batch norm in training mode at evaluation, gan_jax samples with the running
 statistics. VEEGAN setup: it draws its 128,000 triples once from all 70,000
 MNIST digits, packs them once into fixed packs and visits them in the same
 order every epoch, here the triples come from the digits in `mnist` and the
-batches are reshuffled every epoch; it feeds D real images scaled to
+batches are reshuffled every epoch (`real=packs` keeps fixed packs too:
+128,000 m triples, m consecutive ones a pack, reshuffled as packs; the
+authors' 128,000 packs reuse their 128,000 triples); it feeds D real images scaled to
 [0, 1] against a tanh G in [-1, 1], gan_jax feeds both in [-1, 1]; its G
 runs each pack slot's latents through batch norm in a separate call,
 gan_jax in one call of 64 m.
 
-Arguments: setup (above), pack (PacGAN packing degree), features (DCGAN
-widths, setup=dcgan), steps (default by setup), eval_every (steps between
+Arguments: setup (above), pack (PacGAN packing degree), real (points, the
+default: triples re-paired into packs every epoch; packs: fixed real packs,
+setup=veegan only), features (DCGAN widths, setup=dcgan), steps (default by setup), eval_every (steps between
 the mode evaluations; 0, the default: only at the end), mnist (the MNIST IDX
 directory), classifier (its directory, or 'auto': built from the MNIST
 digits the first time and cached).
@@ -75,11 +78,18 @@ def get_config(arg=None):
   """Stacked MNIST config; `arg` is 'key=value,...' with the keys below."""
   arg = config_lib.parse_arg(arg, setup='dcgan', pack=1, features=32, steps=0,
                              eval_every=0, mnist='../shared/data/mnist',
-                             classifier='auto')
+                             classifier='auto', real='points')
   if arg.setup not in _SETUPS:
     raise ConfigError(
         f'configs/stacked_mnist.py: setup={arg.setup!r} is invalid: expected '
         f'one of {list(_SETUPS)}')
+  if arg.real not in ('points', 'packs') or (
+      arg.real == 'packs' and arg.setup != 'veegan'):
+    raise ConfigError(
+        f'configs/stacked_mnist.py: real={arg.real!r} is invalid with '
+        f'setup={arg.setup}: expected points, or packs with setup=veegan '
+        '(the protocol that fixes its real packs; the unrolled setups draw '
+        'fresh triples every batch)')
   config = config_lib.default_config()
   config.model.pack = arg.pack
   config.dataset.name = f'stacked_mnist:{arg.mnist}'
@@ -114,7 +124,10 @@ def get_config(arg=None):
       config.optimizer[side].learning_rate = 2e-4
       config.optimizer[side].b1 = 0.5
       config.optimizer[side].b2 = 0.999
-    config.dataset.num_examples = 128_000   # random digit triples, as theirs
+    # Random digit triples: 128,000 as theirs, or 128,000 fixed packs.
+    config.dataset.fixed_packs = arg.real == 'packs'
+    config.dataset.num_examples = 128_000 * (
+        arg.pack if config.dataset.fixed_packs else 1)
     config.eval.num_samples = 26_000
   else:
     config.num_train_steps = arg.steps or 500_000

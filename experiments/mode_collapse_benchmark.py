@@ -20,7 +20,7 @@ Rows:
       (`config.update_order`), --bn=per_call with their batch norm per
       generator call of 100 (`config.model.g_norm_groups = m`), --real=packs
       with their 100,000 real packs drawn once (`config.dataset.
-      fixed_packs`); the row is recorded with all three, and options off
+      fixed_packs`; for Table 2 rows too, their 128,000 packs); the row is recorded with all three, and options off
       gan_jax's default get their own run directory and are named in --table
   ring_best  the issue's "beat the table" attempt on the ring: gan_jax's
       `configs/vanilla.py` (TTUR, LeakyReLU D, batch 256, 8,000 steps) with
@@ -76,9 +76,10 @@ flags.DEFINE_enum('bn', 'whole', ['whole', 'per_call'],
                   'batch of 100 m samples, or per call of 100 as the '
                   'authors\' code (configs/mode_collapse_2d.py bn=).')
 flags.DEFINE_enum('real', 'points', ['points', 'packs'],
-                  'Table 1 rows: 100,000 real points re-paired every epoch '
-                  '(gan_jax\'s default), or 100,000 real packs drawn once as '
-                  'the authors\' code (configs/mode_collapse_2d.py real=).')
+                  'Table 1 and 2 rows: real points (digit triples) '
+                  're-paired every epoch (gan_jax\'s default), or real packs '
+                  'drawn once as the authors\' code (configs/mode_collapse_'
+                  '2d.py and stacked_mnist.py:setup=veegan, real=).')
 flags.DEFINE_integer('eval_every', 0,
                      'Steps between evaluations (a trajectory in each run\'s '
                      'TensorBoard events; experiments/trajectory_table.py '
@@ -185,9 +186,10 @@ def row_config(row: str, seed: int):
   if benchmark.startswith('stacked_'):
     setup = benchmark[len('stacked_'):]
     setup = setup if setup == 'veegan' else f'unrolled_{setup}'
+    real = f',real={FLAGS.real}' if setup == 'veegan' else ''
     config = load_config(
         'stacked_mnist', f'setup={setup},pack={pack},steps={steps},'
-        f'eval_every={FLAGS.eval_every},mnist={FLAGS.mnist}')
+        f'eval_every={FLAGS.eval_every},mnist={FLAGS.mnist}{real}')
   else:
     config = load_config(
         'mode_collapse_2d', f'dataset=gaussian_{benchmark},pack={pack},'
@@ -252,10 +254,13 @@ def run_row(row: str, seeds: list[int], reuse: dict[int, str]) -> dict:
 
 
 def table1_step(row: str) -> dict:
-  """The step options a Table 1 row runs with; {} for other rows."""
+  """The step options a Table 1 row runs with (a Table 2 row: its real
+  data); {} for other rows."""
   if row.split('_')[0] in ('ring', 'grid') and row not in BEST:
     return {'update_order': FLAGS.order, 'g_bn': FLAGS.bn,
             'real': FLAGS.real}
+  if row.startswith('stacked_veegan_') and row not in BEST:
+    return {'real': FLAGS.real}
   return {}
 
 

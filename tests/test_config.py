@@ -122,6 +122,10 @@ def test_stacked_mnist_veegan_setup_follows_pacgan_table2():
   assert config.evals.stacked_mnist == 100_000
   assert load_config('stacked_mnist', 'setup=veegan,eval_every=2000'
                      ).evals.stacked_mnist == 2000
+  assert not config.dataset.fixed_packs
+  packs = load_config('stacked_mnist', 'setup=veegan,pack=2,real=packs')
+  assert packs.dataset.fixed_packs
+  assert packs.dataset.num_examples == 2 * 128_000   # 128,000 packs of 2
 
 
 @pytest.mark.parametrize('order,bn,real', [
@@ -170,3 +174,6 @@ def test_stacked_mnist_unknown_setup_is_one_clear_error():
   with pytest.raises(config_lib.ConfigError,
                      match='eval_every=-1 is invalid: expected steps'):
     load_config('stacked_mnist', 'eval_every=-1')
+  with pytest.raises(config_lib.ConfigError,
+                     match='real=.packs. is invalid with setup=unrolled_half'):
+    load_config('stacked_mnist', 'setup=unrolled_half,real=packs')
