@@ -6,9 +6,9 @@ batches: per host, batch s of a domain holds the examples at positions
 (seed, epoch); they are converted to float32 in [-1, 1] (the last partial
 batch of an epoch is dropped) and optionally flipped at random per example.
 PacGAN's fixed real packs permute groups of consecutive examples instead
-(`group`). Batch number s is a pure function of (seed, s), so a run resumed at step s
-reads exactly the batches an uninterrupted run reads: the data position is
-the step, which the checkpoint restores.
+(`group`). Batch number s is a pure function of (seed, s), so a run resumed
+at step s reads exactly the batches an uninterrupted run reads: the data
+position is the step, which the checkpoint restores.
 """
 
 from __future__ import annotations

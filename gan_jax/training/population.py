@@ -125,8 +125,8 @@ class Population:
                                 num_workers=num_workers, scale=scale,
                                 group=group)
                for member in self.members]
-    for group in zip(*streams):
-      yield jax.tree.map(lambda *leaves: np.stack(leaves), *group)
+    for member_batches in zip(*streams):
+      yield jax.tree.map(lambda *leaves: np.stack(leaves), *member_batches)
 
 
 def member_state(states: state_lib.GANState, index: int):
