@@ -36,7 +36,7 @@ without them:
            and reshuffle them as packs every epoch: `config.dataset.
            fixed_packs`; the default, points, re-pairs 100,000 points every
            epoch. Ten seeds of PacGAN2 on the grid showed no difference
-           between the two to 40,000 steps (docs/results.md, "gan_jax on
+           between the two to 50,000 steps (docs/results.md, "gan_jax on
            the authors' fixed packs").
 A PyTorch replica of the protocol (experiments/torch_pacgan_2d.py) trains
 three of the combinations (both, neither, the batch norm alone); the

@@ -54,17 +54,18 @@ MNIST digits, packs them once into fixed packs and visits them in the same
 order every epoch, here the triples come from the digits in `mnist` and the
 batches are reshuffled every epoch (`real=packs` keeps fixed packs too:
 128,000 m triples, m consecutive ones a pack, reshuffled as packs; the
-authors' 128,000 packs reuse their 128,000 triples); it feeds D real images scaled to
-[0, 1] against a tanh G in [-1, 1], gan_jax feeds both in [-1, 1]; its G
-runs each pack slot's latents through batch norm in a separate call,
-gan_jax in one call of 64 m.
+authors' 128,000 packs reuse their 128,000 triples); it feeds D real
+images scaled to [0, 1] against a tanh G in [-1, 1], gan_jax feeds both in
+[-1, 1]; its G runs each pack slot's latents through batch norm in a
+separate call, gan_jax in one call of 64 m.
 
 Arguments: setup (above), pack (PacGAN packing degree), real (points, the
 default: triples re-paired into packs every epoch; packs: fixed real packs,
-setup=veegan only), features (DCGAN widths, setup=dcgan), steps (default by setup), eval_every (steps between
-the mode evaluations; 0, the default: only at the end), mnist (the MNIST IDX
-directory), classifier (its directory, or 'auto': built from the MNIST
-digits the first time and cached).
+setup=veegan only), features (DCGAN widths, setup=dcgan), steps (default
+by setup), eval_every (steps between the mode evaluations; 0, the default:
+only at the end), mnist (the MNIST IDX directory), classifier (its
+directory, or 'auto': built from the MNIST digits the first time and
+cached).
 """
 
 from gan_jax import config_lib

@@ -20,8 +20,9 @@ Rows:
       (`config.update_order`), --bn=per_call with their batch norm per
       generator call of 100 (`config.model.g_norm_groups = m`), --real=packs
       with their 100,000 real packs drawn once (`config.dataset.
-      fixed_packs`; for Table 2 rows too, their 128,000 packs); the row is recorded with all three, and options off
-      gan_jax's default get their own run directory and are named in --table
+      fixed_packs`; for Table 2 rows too, their 128,000 packs); the row is
+      recorded with all three, and options off gan_jax's default get their
+      own run directory and are named in --table
   ring_best  the issue's "beat the table" attempt on the ring: gan_jax's
       `configs/vanilla.py` (TTUR, LeakyReLU D, batch 256, 8,000 steps) with
       a generator EMA (decay 0.999), same data and metric; its target is
@@ -231,7 +232,7 @@ def run_row(row: str, seeds: list[int], reuse: dict[int, str]) -> dict:
   names = [f'seed={seed}' for seed in trained]
   finals = {seed: reused_final(row, seed, directory)   # checked first
             for seed, directory in reuse.items()}
-  step = table1_step(row)
+  step = row_options(row)
   # Rows with the authors' options get their own runs; every other row keeps
   # <workdir>/<row> (where ring_best_r1_48k finds the runs it resumes).
   directory = row + ''.join(f'-{option}' for option in authors_options(step))
@@ -253,9 +254,9 @@ def run_row(row: str, seeds: list[int], reuse: dict[int, str]) -> dict:
               steps_per_dispatch=FLAGS.steps_per_dispatch, **step)
 
 
-def table1_step(row: str) -> dict:
-  """The step options a Table 1 row runs with (a Table 2 row: its real
-  data); {} for other rows."""
+def row_options(row: str) -> dict:
+  """The protocol options a row runs with: a Table 1 row's update order,
+  batch norm and real data, a Table 2 row's real data; {} for other rows."""
   if row.split('_')[0] in ('ring', 'grid') and row not in BEST:
     return {'update_order': FLAGS.order, 'g_bn': FLAGS.bn,
             'real': FLAGS.real}

@@ -8,7 +8,8 @@ import jax
 import numpy as np
 import pytest
 
-from conftest import PYTHON, REPO, load_config, subprocess_env, tiny_dcgan_config
+from conftest import (PYTHON, REPO, load_config, subprocess_env,
+                      tiny_dcgan_config)
 from gan_jax.training import checkpoint
 from gan_jax.training import population as population_lib
 from gan_jax.training import report as report_lib
@@ -161,16 +162,17 @@ def test_the_loop_reads_fixed_real_packs_when_asked(members):
                          f'dataset=gaussian_grid,pack=2,steps=10,real={real}')
     config.dataset.num_examples = 4_000 if real == 'packs' else 2_000
     experiment = experiment_lib.setup(config, init=False)
-    population = members > 1 and population_lib.Population.create(
+    population = population_lib.Population.create(
         [sweep_lib.member_config(config, {'seed': s}) for s in range(members)],
-        [f'm{s}' for s in range(members)])
-    program = loop._Program(experiment, population or None)  # pylint: disable=protected-access
+        [f'm{s}' for s in range(members)]) if members > 1 else None
+    program = loop._Program(experiment, population)  # pylint: disable=protected-access
     batch = next(program.batches(3))['x'].reshape(members, 100, 2, 2)
     points = experiment.dataset.domains['x'].take(
         np.arange(config.dataset.num_examples))['x']
     index = {tuple(p): i for i, p in enumerate(points.tolist())}
-    first = np.array([[[index[tuple(p)] for p in pack] for pack in member]
-                      for member in batch.tolist()])
-    fixed = (first[..., 0] % 2 == 0) & (first[..., 1] == first[..., 0] + 1)
+    indices = np.array([[[index[tuple(p)] for p in pack] for pack in member]
+                        for member in batch.tolist()])
+    first, second = indices[..., 0], indices[..., 1]
+    fixed = (first % 2 == 0) & (second == first + 1)
     assert fixed.all() if real == 'packs' else not fixed.all()
 
