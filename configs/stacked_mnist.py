@@ -52,20 +52,22 @@ batch norm in training mode at evaluation, gan_jax samples with the running
 statistics. VEEGAN setup: it draws its 128,000 triples once from all 70,000
 MNIST digits, packs them once into fixed packs and visits them in the same
 order every epoch, here the triples come from the digits in `mnist` and the
-batches are reshuffled every epoch (`real=packs` keeps fixed packs too:
-128,000 m triples, m consecutive ones a pack, reshuffled as packs; the
-authors' 128,000 packs reuse their 128,000 triples); it feeds D real
+batches are reshuffled every epoch (`real=packs`, this setup's default,
+keeps fixed packs too: 128,000 m triples, m consecutive ones a pack,
+reshuffled as packs; the authors' 128,000 packs reuse their 128,000
+triples; `real=points` re-pairs 128,000 triples every epoch, as Table 2's
+rows in docs/results.md were measured); it feeds D real
 images scaled to [0, 1] against a tanh G in [-1, 1], gan_jax feeds both in
 [-1, 1]; its G runs each pack slot's latents through batch norm in a
 separate call, gan_jax in one call of 64 m.
 
-Arguments: setup (above), pack (PacGAN packing degree), real (points, the
-default: triples re-paired into packs every epoch; packs: fixed real packs,
-setup=veegan only), features (DCGAN widths, setup=dcgan), steps (default
-by setup), eval_every (steps between the mode evaluations; 0, the default:
-only at the end), mnist (the MNIST IDX directory), classifier (its
-directory, or 'auto': built from the MNIST digits the first time and
-cached).
+Arguments: setup (above), pack (PacGAN packing degree), real (packs: fixed
+real packs, setup=veegan only and its default; points: triples re-paired
+into packs every epoch, the other setups' default), features (DCGAN
+widths, setup=dcgan), steps (default by setup), eval_every (steps between
+the mode evaluations; 0, the default: only at the end), mnist (the MNIST IDX
+directory), classifier (its directory, or 'auto': built from the MNIST
+digits the first time and cached).
 """
 
 from gan_jax import config_lib
@@ -79,11 +81,13 @@ def get_config(arg=None):
   """Stacked MNIST config; `arg` is 'key=value,...' with the keys below."""
   arg = config_lib.parse_arg(arg, setup='dcgan', pack=1, features=32, steps=0,
                              eval_every=0, mnist='../shared/data/mnist',
-                             classifier='auto', real='points')
+                             classifier='auto', real='')
   if arg.setup not in _SETUPS:
     raise ConfigError(
         f'configs/stacked_mnist.py: setup={arg.setup!r} is invalid: expected '
         f'one of {list(_SETUPS)}')
+  # The setup's protocol: the authors' fixed packs for VEEGAN's setup.
+  arg.real = arg.real or ('packs' if arg.setup == 'veegan' else 'points')
   if arg.real not in ('points', 'packs') or (
       arg.real == 'packs' and arg.setup != 'veegan'):
     raise ConfigError(

@@ -50,7 +50,7 @@ flags.DEFINE_string('out', 'experiments/results/bn_eval_mode.json',
 def member_config(seed: int):
   config = load_config(
       'mode_collapse_2d', f'dataset=gaussian_grid,pack={FLAGS.pack},'
-      'order=simultaneous,bn=per_call')
+      'order=simultaneous,bn=per_call,real=points')
   return apply_overrides(config, {'seed': seed, 'health.enabled': False})
 
 

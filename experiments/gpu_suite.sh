@@ -116,8 +116,12 @@ PY
       >> "$log" 2>&1
     runs=()   # the evaluations every 2,000 steps of every seed
     for row in ${rows//,/ }; do
-      for seed in 0 1 2 3 4; do
-        runs+=(--runs="${row}_seed$seed=/tmp/stacked/$row/members/seed=$seed")
+      # <row>, or <row>-fixed_packs for Table 2 rows on the authors' packs
+      for dir in /tmp/stacked/"$row" /tmp/stacked/"$row"-*; do
+        [ -d "$dir" ] || continue
+        for seed in 0 1 2 3 4; do
+          runs+=(--runs="${row}_seed$seed=$dir/members/seed=$seed")
+        done
       done
     done
     python3 experiments/trajectory_table.py "${runs[@]}" \

@@ -92,7 +92,7 @@ def stall_configs(seed: int) -> list:
                  apply_overrides(config, {'seed': seed})))
   config = load_config(
       'mode_collapse_2d', 'dataset=gaussian_grid,pack=2,order=simultaneous,'
-      f'bn=per_call,steps={FLAGS.stall_steps},eval_every=2000')
+      f'bn=per_call,real=points,steps={FLAGS.stall_steps},eval_every=2000')
   runs.append(('protocol grid PacGAN2, authors\' step', apply_overrides(
       config, {'seed': seed, 'log_every_steps': 100})))
   return runs

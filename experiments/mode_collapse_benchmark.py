@@ -16,13 +16,16 @@ Rows:
   stacked_{quarter,half}_{gan,pacgan2,pacgan3,pacgan4}  Table 3 (D = 1/4 or
       1/2 of G): `configs/stacked_mnist.py:setup=unrolled_{quarter,half},
       pack=m` (Unrolled GAN's networks; 500,000 steps; 25,600 samples)
-  --order=simultaneous runs a Table 1 row with the authors' update order
-      (`config.update_order`), --bn=per_call with their batch norm per
-      generator call of 100 (`config.model.g_norm_groups = m`), --real=packs
-      with their 100,000 real packs drawn once (`config.dataset.
-      fixed_packs`; for Table 2 rows too, their 128,000 packs); the row is
-      recorded with all three, and options off gan_jax's default get their
-      own run directory and are named in --table
+  Table 1 rows run the authors' step and data by default: their update
+      order (--order=simultaneous, `config.update_order`), batch norm per
+      generator call of 100 (--bn=per_call, `config.model.g_norm_groups =
+      m`) and 100,000 real packs drawn once (--real=packs, `config.dataset.
+      fixed_packs`; Table 2 rows too, their 128,000 packs).
+      --order=alternating, --bn=whole, --real=points give gan_jax's usual
+      step and data path, which the rows recorded before these defaults
+      ran (their commands in docs/results.md name them). A row is recorded
+      with all three; the authors' options name its run directory and show
+      in --table
   ring_best  the issue's "beat the table" attempt on the ring: gan_jax's
       `configs/vanilla.py` (TTUR, LeakyReLU D, batch 256, 8,000 steps) with
       a generator EMA (decay 0.999), same data and metric; its target is
@@ -60,6 +63,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests'))
 import common  # pylint: disable=wrong-import-position
 from conftest import apply_overrides, load_config  # pylint: disable=wrong-import-position
+from gan_jax import cli  # pylint: disable=wrong-import-position
 from gan_jax.core import train_step  # pylint: disable=wrong-import-position
 
 FLAGS = flags.FLAGS
@@ -68,19 +72,19 @@ flags.DEFINE_list('rows', ['ring_gan', 'ring_pacgan2', 'grid_gan',
 flags.DEFINE_list('seeds', ['0', '1', '2'], 'Seeds (one population).')
 flags.DEFINE_integer('steps', 0, 'Train steps; 0: the protocol\'s (400,000 '
                      'for Table 1, 100,000 for Table 2, 500,000 for Table 3).')
-flags.DEFINE_enum('order', 'alternating', list(train_step.UPDATE_ORDERS),
+flags.DEFINE_enum('order', 'simultaneous', list(train_step.UPDATE_ORDERS),
                   'Table 1 rows: config.update_order (simultaneous: the '
-                  'authors\' ali_algorithm; the rows in docs/results.md were '
-                  'measured alternating unless they say so).')
-flags.DEFINE_enum('bn', 'whole', ['whole', 'per_call'],
-                  'Table 1 rows: the generator\'s batch norm over the whole '
-                  'batch of 100 m samples, or per call of 100 as the '
-                  'authors\' code (configs/mode_collapse_2d.py bn=).')
-flags.DEFINE_enum('real', 'points', ['points', 'packs'],
-                  'Table 1 and 2 rows: real points (digit triples) '
-                  're-paired every epoch (gan_jax\'s default), or real packs '
-                  'drawn once as the authors\' code (configs/mode_collapse_'
-                  '2d.py and stacked_mnist.py:setup=veegan, real=).')
+                  'authors\' ali_algorithm; alternating: gan_jax\'s usual '
+                  'step, which rows recorded without an update_order ran).')
+flags.DEFINE_enum('bn', 'per_call', ['per_call', 'whole'],
+                  'Table 1 rows: the generator\'s batch norm per call of '
+                  '100 as the authors\' code, or over the whole batch of '
+                  '100 m samples (configs/mode_collapse_2d.py bn=).')
+flags.DEFINE_enum('real', 'packs', ['packs', 'points'],
+                  'Table 1 and 2 rows: real packs drawn once as the '
+                  'authors\' code, or real points (digit triples) re-paired '
+                  'every epoch (configs/mode_collapse_2d.py and '
+                  'stacked_mnist.py:setup=veegan, real=).')
 flags.DEFINE_integer('eval_every', 0,
                      'Steps between evaluations (a trajectory in each run\'s '
                      'TensorBoard events; experiments/trajectory_table.py '
@@ -267,7 +271,7 @@ def row_options(row: str) -> dict:
 
 def authors_options(step: dict) -> list[str]:
   """The options of a row's step that are the authors' and not gan_jax's
-  default (rows recorded before an option existed ran its default)."""
+  usual step (rows recorded before an option existed ran gan_jax's)."""
   return [option for option, on in
           (('simultaneous', step.get('update_order') == 'simultaneous'),
            ('bn_per_call', step.get('g_bn') == 'per_call'),
@@ -339,7 +343,13 @@ def main(argv):
   if reuse and len(FLAGS.rows) > 1:
     raise app.UsageError('--reuse names runs of one row: give one --rows')
   for row in FLAGS.rows:
-    result = run_row(row, [int(s) for s in FLAGS.seeds], reuse)
+    try:
+      result = run_row(row, [int(s) for s in FLAGS.seeds], reuse)
+    except KeyboardInterrupt:
+      if FLAGS.workdir:
+        raise   # cli: one line; the row resumes from its last checkpoint
+      cli.fail(f'interrupted: {row} trained in a temporary directory, now '
+               'removed; give --workdir to keep a row\'s checkpoints')
     result.update(common.provenance())
     record['rows'].append(result)
     print(json.dumps(result), flush=True)
@@ -347,4 +357,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)   # a failure or Ctrl-C: one `gan_jax: error:` line

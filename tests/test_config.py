@@ -117,15 +117,20 @@ def test_stacked_mnist_veegan_setup_follows_pacgan_table2():
     assert (optimizer.learning_rate, optimizer.b1, optimizer.b2) == (
         2e-4, 0.5, 0.999)
   assert config.num_train_steps == 100_000       # 50 epochs of 2,000 batches
-  assert config.dataset.num_examples == 128_000
+  # 128,000 fixed packs of 2 by default (the authors' data path), or
+  # 128,000 triples re-paired every epoch.
+  assert config.dataset.fixed_packs
+  assert config.dataset.num_examples == 2 * 128_000
   assert config.eval.num_samples == 26_000
   assert config.evals.stacked_mnist == 100_000
   assert load_config('stacked_mnist', 'setup=veegan,eval_every=2000'
                      ).evals.stacked_mnist == 2000
-  assert not config.dataset.fixed_packs
-  packs = load_config('stacked_mnist', 'setup=veegan,pack=2,real=packs')
-  assert packs.dataset.fixed_packs
-  assert packs.dataset.num_examples == 2 * 128_000   # 128,000 packs of 2
+  points = load_config('stacked_mnist', 'setup=veegan,pack=2,real=points')
+  assert not points.dataset.fixed_packs
+  assert points.dataset.num_examples == 128_000
+  # The other setups re-pair their triples by default.
+  assert not load_config('stacked_mnist', 'setup=unrolled_quarter,pack=2'
+                         ).dataset.fixed_packs
 
 
 @pytest.mark.parametrize('order,bn,real', [
@@ -155,9 +160,10 @@ def test_2d_protocol_config_follows_pacgan_table1(order, bn, real):
     assert (optimizer.learning_rate, optimizer.b1) == (1e-4, 0.8)
   assert config.num_train_steps == 400_000       # 400 epochs of 1,000 steps
   assert config.eval.num_samples == 2500
-  default = load_config('mode_collapse_2d')
+  # The protocol's three pieces are the defaults.
+  default = load_config('mode_collapse_2d', 'pack=3')
   assert (default.update_order, default.model.g_norm_groups,
-          default.dataset.fixed_packs) == ('alternating', 1, False)
+          default.dataset.fixed_packs) == ('simultaneous', 3, True)
 
 
 @pytest.mark.parametrize('arg', ['bn', 'real'])
