@@ -116,22 +116,23 @@ PY
       >> "$log" 2>&1
     runs=()   # the evaluations every 2,000 steps of every seed
     for row in ${rows//,/ }; do
-      # <row>, or <row>-fixed_packs for Table 2 rows on the authors' packs
+      # <row>, or <row>-fixed_packs for Table 2 rows on the authors' packs:
+      # each run directory is labelled by its own name, and its last
+      # samples of seed 0 come back beside the trajectories.
       for dir in /tmp/stacked/"$row" /tmp/stacked/"$row"-*; do
         [ -d "$dir" ] || continue
+        name=$(basename "$dir")
         for seed in 0 1 2 3 4; do
-          runs+=(--runs="${row}_seed$seed=$dir/members/seed=$seed")
+          runs+=(--runs="${name}_seed$seed=$dir/members/seed=$seed")
         done
+        png=$(ls "$dir"/members/seed=0/samples/*.png 2>/dev/null \
+              | sort | tail -1)
+        [ -n "$png" ] && cp "$png" "$OUT/$step/${name}_seed0.png"
       done
     done
     python3 experiments/trajectory_table.py "${runs[@]}" \
       --metrics=eval/stacked_modes,eval/stacked_kl \
       --out="$OUT/$step/trajectories.json" >> "$log" 2>&1
-    for row in ${rows//,/ }; do
-      png=$(ls /tmp/stacked/$row/members/seed=0/samples/*.png 2>/dev/null \
-            | sort | tail -1)
-      [ -n "$png" ] && cp "$png" "$OUT/$step/${row}_seed0.png"
-    done
     ;;
   stacked_speed)
     # Why the VEEGAN step runs at ~25 TFLOP/s: population size and

@@ -7,7 +7,7 @@ import numpy as np
 import optax
 import pytest
 
-from conftest import tiny_dcgan_config
+from conftest import load_config, tiny_dcgan_config
 from gan_jax.data import batching
 from gan_jax.training import experiment as experiment_lib
 from gan_jax.core import optim
@@ -206,6 +206,22 @@ def test_step_is_deterministic_and_its_noise_depends_on_the_step(experiment):
   assert not tree_allclose(a.generator.params, c.generator.params)
 
 
+def test_initialisation_compiled_once_equals_the_default_compile():
+  # jit_once compiles initialisation at LLVM -O2 on the CPU, for a compile
+  # several times shorter; the initial state must be the same bit for bit.
+  exp = experiment_lib.setup(load_config('mode_collapse_2d', 'pack=2'))
+  batch = first_batch(exp)
+
+  def create(key, batch):
+    return state_lib.init_state(exp.gan, exp.g_tx, exp.d_tx, batch, key,
+                                exp.config.ema_decay)
+  reference = jax.jit(create)(jax.random.PRNGKey(exp.config.seed), batch)
+  leaves = jax.tree.leaves(exp.initial_state)
+  assert len(leaves) == len(jax.tree.leaves(reference)) > 10
+  for x, y in zip(leaves, jax.tree.leaves(reference)):
+    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
 def test_generator_ema():
   decay = 0.9
   exp = experiment_lib.setup(tiny_dcgan_config(ema_decay=decay))
@@ -239,7 +255,6 @@ def test_warmup_then_constant_schedule_values():
 
 
 def test_vanilla_gan_step_on_points_with_wgan_gp():
-  from conftest import load_config  # pylint: disable=g-import-not-at-top
   config = load_config('vanilla', 'loss=wasserstein')
   config.batch_size = 32
   config.loss.gradient_penalty_weight = 10.0

@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from gan_jax.core import jit_once
 from gan_jax.core.switches import is_enabled
 
 PyTree = Any
@@ -68,10 +69,10 @@ def init_state(gan, g_tx: optax.GradientTransformation,
 def create_train_state(gan, g_tx: optax.GradientTransformation,
                        d_tx: optax.GradientTransformation, example_batch: dict,
                        seed: int, ema_decay: float = 0.0) -> GANState:
-  """`init_state` from `seed`, jitted."""
+  """`init_state` from `seed`, jitted (`jit_once`)."""
   def create(key, batch):
     return init_state(gan, g_tx, d_tx, batch, key, ema_decay)
-  return jax.jit(create)(jax.random.PRNGKey(seed), example_batch)
+  return jit_once.run(create, jax.random.PRNGKey(seed), example_batch)
 
 
 def sample_params(state: GANState) -> PyTree:

@@ -23,6 +23,7 @@ import numpy as np
 import optax
 
 from gan_jax import data
+from gan_jax.core import jit_once
 from gan_jax.data import sources
 from gan_jax.errors import CheckpointError
 
@@ -109,7 +110,7 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, num_classes: int,
   """
   model = SmallCNN(num_classes, tuple(widths))
   key = jax.random.PRNGKey(seed)
-  params = jax.jit(model.init)(key, jnp.zeros((1,) + images.shape[1:]))
+  params = jit_once.run(model.init, key, jnp.zeros((1,) + images.shape[1:]))
   tx = optax.adam(optax.cosine_decay_schedule(learning_rate, steps))
   opt_state = tx.init(params)
 

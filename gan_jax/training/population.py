@@ -27,6 +27,7 @@ import numpy as np
 
 from gan_jax import config_lib
 from gan_jax import variants
+from gan_jax.core import jit_once
 from gan_jax.core import optim
 from gan_jax.core import state as state_lib
 from gan_jax.core import train_step as train_step_lib
@@ -104,7 +105,7 @@ class Population:
       return state_lib.init_state(gan, g_tx, d_tx, batch,
                                        jax.random.PRNGKey(config.seed),
                                        config.ema_decay)
-    return jax.jit(jax.vmap(one))(self.values, example_batches)
+    return jit_once.run(jax.vmap(one), self.values, example_batches)
 
   def train_step(self, data_shape, num_classes):
     """`step(states, batches)`: the shared train step, vmapped over members."""
