@@ -47,7 +47,7 @@ def worker() -> None:
       seed=list(range(FLAGS.members)))]
   population = population_lib.Population.create(
       configs, [str(i) for i in range(FLAGS.members)])
-  exp = experiment_lib.setup(base)
+  exp = experiment_lib.setup(base, init=False)   # population.init does
   batches = jax.device_put(next(population.batches(
       exp.dataset, base.batch_size)))
   states = population.init(batches, exp.dataset.example_shape,

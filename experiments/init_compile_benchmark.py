@@ -73,15 +73,14 @@ def main(argv):
     exp = experiment_lib.setup(config, init=False)
     batch = next(batching.batches(exp.dataset, exp.step_batch_size,
                                   config.seed))
-
-    def create(key, batch, exp=exp, config=config):
-      return state_lib.init_state(exp.gan, exp.g_tx, exp.d_tx, batch, key,
-                                  config.ema_decay)
+    create = state_lib.initializer(exp.gan, exp.g_tx, exp.d_tx,
+                                   config.ema_decay)
     key = jax.random.PRNGKey(config.seed)
     lowered = jax.jit(create).lower(key, batch)
     default_s, default = _compile_seconds(lowered, None)
     once_s, once = _compile_seconds(lowered, jit_once.OPTIONS)
-    a, b = jax.tree.leaves(default(key, batch)), jax.tree.leaves(once(key, batch))
+    a = jax.tree.leaves(default(key, batch))
+    b = jax.tree.leaves(once(key, batch))
     identical = all(np.array_equal(np.asarray(x), np.asarray(y))
                     for x, y in zip(a, b, strict=True))
     results.append(dict(config=name, spec=CONFIGS[name], arrays=len(a),

@@ -211,10 +211,8 @@ def test_initialisation_compiled_once_equals_the_default_compile():
   # several times shorter; the initial state must be the same bit for bit.
   exp = experiment_lib.setup(load_config('mode_collapse_2d', 'pack=2'))
   batch = first_batch(exp)
-
-  def create(key, batch):
-    return state_lib.init_state(exp.gan, exp.g_tx, exp.d_tx, batch, key,
-                                exp.config.ema_decay)
+  create = state_lib.initializer(exp.gan, exp.g_tx, exp.d_tx,
+                                 exp.config.ema_decay)
   reference = jax.jit(create)(jax.random.PRNGKey(exp.config.seed), batch)
   leaves = jax.tree.leaves(exp.initial_state)
   assert len(leaves) == len(jax.tree.leaves(reference)) > 10

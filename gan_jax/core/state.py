@@ -70,9 +70,17 @@ def create_train_state(gan, g_tx: optax.GradientTransformation,
                        d_tx: optax.GradientTransformation, example_batch: dict,
                        seed: int, ema_decay: float = 0.0) -> GANState:
   """`init_state` from `seed`, jitted (`jit_once`)."""
+  return jit_once.run(initializer(gan, g_tx, d_tx, ema_decay),
+                      jax.random.PRNGKey(seed), example_batch)
+
+
+def initializer(gan, g_tx: optax.GradientTransformation,
+                d_tx: optax.GradientTransformation, ema_decay: float = 0.0):
+  """`create(key, example_batch) -> GANState`: `init_state` as
+  `create_train_state` compiles it."""
   def create(key, batch):
     return init_state(gan, g_tx, d_tx, batch, key, ema_decay)
-  return jit_once.run(create, jax.random.PRNGKey(seed), example_batch)
+  return create
 
 
 def sample_params(state: GANState) -> PyTree:
