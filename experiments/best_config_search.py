@@ -25,15 +25,13 @@ verdict against the dataset's target (common.TARGETS), and writes them to
 
 import itertools
 import os
-import sys
 import time
 
 from absl import app
 from absl import flags
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests'))
 import common  # pylint: disable=wrong-import-position
-from conftest import apply_overrides, load_config  # pylint: disable=wrong-import-position
+from gan_jax import config_lib  # pylint: disable=wrong-import-position
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum('dataset', 'gaussian_ring', sorted(common.TARGETS),
@@ -54,12 +52,12 @@ flags.DEFINE_string('workdir', '', 'Keep each population\'s runs in '
 
 def member_config(schedule: str, pack: int, r1: float, decay: float,
                   seed: int):
-  config = load_config('vanilla', f'dataset={FLAGS.dataset},pack={pack}')
+  config = common.load_config('vanilla', f'dataset={FLAGS.dataset},pack={pack}')
   overrides = {'seed': seed, 'ema_decay': decay, 'loss.r1_weight': r1,
                'num_train_steps': FLAGS.steps, 'health.enabled': False}
   for side in ('generator', 'discriminator'):
     overrides[f'optimizer.{side}.schedule'] = schedule
-  return apply_overrides(config, overrides)
+  return config_lib.set_fields(config, overrides)
 
 
 def summarise(finals: list[dict]) -> dict:

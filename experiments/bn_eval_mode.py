@@ -18,17 +18,14 @@ and reports PacGAN's metric for both.
 Writes experiments/results/bn_eval_mode.json.
 """
 
-import os
-import sys
 
 from absl import app
 from absl import flags
 import jax
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests'))
 import common  # pylint: disable=wrong-import-position
-from conftest import apply_overrides, load_config  # pylint: disable=wrong-import-position
+from gan_jax import config_lib  # pylint: disable=wrong-import-position
 from gan_jax.data.sources import synthetic  # pylint: disable=wrong-import-position
 from gan_jax.eval import metrics  # pylint: disable=wrong-import-position
 from gan_jax.training import checkpoint  # pylint: disable=wrong-import-position
@@ -48,10 +45,10 @@ flags.DEFINE_string('out', 'experiments/results/bn_eval_mode.json',
 
 
 def member_config(seed: int):
-  config = load_config(
+  config = common.load_config(
       'mode_collapse_2d', f'dataset=gaussian_grid,pack={FLAGS.pack},'
       'order=simultaneous,bn=per_call,real=points')
-  return apply_overrides(config, {'seed': seed, 'health.enabled': False})
+  return config_lib.set_fields(config, {'seed': seed, 'health.enabled': False})
 
 
 def main(argv):

@@ -95,14 +95,11 @@ def update_doc_section(doc: str, section: str, text: str) -> str:
   return path
 
 
-def load_config(name: str, arg: str | None = None):
-  """configs/<name>.py's get_config(arg), as --config=configs/<name>.py:arg."""
-  import importlib.util  # pylint: disable=g-import-not-at-top
-  spec = importlib.util.spec_from_file_location(
-      f'configs_{name}', os.path.join(REPO, 'configs', f'{name}.py'))
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config(arg)
+def load_config(name: str, arg: str | None = None, **overrides):
+  """configs/<name>.py as `--config=configs/<name>.py:arg` gives it, with
+  dotted overrides as `--config.<field>=<value>` (config_lib.load)."""
+  return config_lib.load(os.path.join(REPO, 'configs', f'{name}.py'), arg,
+                         **overrides)
 
 
 def _flag_text(value) -> str:

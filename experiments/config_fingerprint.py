@@ -19,9 +19,7 @@ from absl import flags
 import jax
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests'))
 import common  # pylint: disable=wrong-import-position
-from conftest import load_config  # pylint: disable=wrong-import-position
 from gan_jax.training import loop  # pylint: disable=wrong-import-position
 
 FLAGS = flags.FLAGS
@@ -34,7 +32,7 @@ CASES = (('dcgan', None), ('vanilla', None),
 
 
 def fingerprint(name: str, arg: str | None) -> dict:
-  config = load_config(name, arg)
+  config = common.load_config(name, arg)
   config.num_train_steps = 20
   config.log_every_steps = 10
   config.checkpoint_every_steps = 20

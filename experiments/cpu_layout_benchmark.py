@@ -22,9 +22,7 @@ from absl import flags
 import common  # experiments/common.py: puts the repo on sys.path
 import jax
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests'))
 
-from conftest import load_config  # pylint: disable=wrong-import-position
 from gan_jax import sweep  # pylint: disable=wrong-import-position
 from gan_jax.training import experiment as experiment_lib  # pylint: disable=wrong-import-position
 from gan_jax.training import population as population_lib  # pylint: disable=wrong-import-position
@@ -42,7 +40,7 @@ flags.DEFINE_string('out', 'experiments/results/cpu_layout.json',
 
 def worker() -> None:
   """Times one population of FLAGS.members and prints its member-steps/s."""
-  base = load_config(FLAGS.config, FLAGS.arg)
+  base = common.load_config(FLAGS.config, FLAGS.arg)
   configs = [sweep.member_config(base, o) for o in sweep.zipped(
       seed=list(range(FLAGS.members)))]
   population = population_lib.Population.create(

@@ -32,13 +32,9 @@ import jax
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-# The user's classifier cache, not the temporary one tests/conftest.py sets.
-os.environ.setdefault('GAN_JAX_CACHE', os.path.join(
-    os.path.expanduser('~'), '.cache', 'gan_jax'))
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests'))
 import common  # pylint: disable=wrong-import-position
 import toolkit_benchmark as toolkit  # pylint: disable=wrong-import-position
-from conftest import apply_overrides, load_config  # pylint: disable=wrong-import-position
+from gan_jax import config_lib  # pylint: disable=wrong-import-position
 from gan_jax.core import state as state_lib  # pylint: disable=wrong-import-position
 from gan_jax.data import sources  # pylint: disable=wrong-import-position
 from gan_jax.training import checkpoint as checkpoint_lib  # pylint: disable=wrong-import-position
@@ -66,8 +62,8 @@ def mean_d(experiment, state, images: np.ndarray) -> float:
 
 def main(argv):
   del argv
-  full = sources.load_dataset(apply_overrides(
-      load_config('dcgan').dataset, {'name': f'idx:{FLAGS.data}',
+  full = sources.load_dataset(config_lib.set_fields(
+      common.load_config('dcgan').dataset, {'name': f'idx:{FLAGS.data}',
                                      'resolution': 32}))
   held_out = toolkit.model_inputs(
       full.domains['x'].arrays['image'][50_000:52_000])
@@ -75,7 +71,7 @@ def main(argv):
   with tempfile.TemporaryDirectory() as scratch:
     data = toolkit.subset(FLAGS.fraction, os.path.join(scratch, 'subset'))
     for policy in ('', 'color,translation,cutout'):
-      config = apply_overrides(toolkit.base_config('dcgan', FLAGS.seed, data),
+      config = config_lib.set_fields(toolkit.base_config('dcgan', FLAGS.seed, data),
                                {'augment.policy': policy,
                                 'checkpoint_every_steps': FLAGS.every,
                                 'keep_checkpoints': 100})

@@ -32,19 +32,14 @@ Writes experiments/results/health_<part>.json.
 
 import json
 import os
-import sys
 import tempfile
 import time
 
 from absl import app
 from absl import flags
 
-# The user's classifier cache, not the temporary one tests/conftest.py sets.
-os.environ.setdefault('GAN_JAX_CACHE', os.path.join(
-    os.path.expanduser('~'), '.cache', 'gan_jax'))
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests'))
 import common  # pylint: disable=wrong-import-position
-from conftest import apply_overrides, load_config  # pylint: disable=wrong-import-position
+from gan_jax import config_lib  # pylint: disable=wrong-import-position
 import jax  # pylint: disable=wrong-import-position
 import numpy as np  # pylint: disable=wrong-import-position
 from gan_jax.core import state as state_lib  # pylint: disable=wrong-import-position
@@ -73,8 +68,8 @@ flags.DEFINE_integer('stall_steps', 16000,
 flags.DEFINE_string('out', '', 'Results file (default by --part).')
 
 def collapsing_config(seed: int):
-  config = load_config('vanilla', 'dataset=gaussian_grid')
-  return apply_overrides(config, {
+  config = common.load_config('vanilla', 'dataset=gaussian_grid')
+  return config_lib.set_fields(config, {
       'seed': seed, 'num_train_steps': FLAGS.collapse_steps,
       'log_every_steps': 100, 'checkpoint_every_steps': FLAGS.collapse_steps,
       'sample_every_steps': 1000, 'evals.mode_coverage': 500,
@@ -87,13 +82,13 @@ def stall_configs(seed: int) -> list:
   """(name, config) of --part=stall; `seed` for every run."""
   runs = []
   for pack in (4, 1):
-    config = load_config('vanilla', f'dataset=gaussian_grid,pack={pack}')
+    config = common.load_config('vanilla', f'dataset=gaussian_grid,pack={pack}')
     runs.append((f'vanilla grid, pack {pack}',
-                 apply_overrides(config, {'seed': seed})))
-  config = load_config(
+                 config_lib.set_fields(config, {'seed': seed})))
+  config = common.load_config(
       'mode_collapse_2d', 'dataset=gaussian_grid,pack=2,order=simultaneous,'
       f'bn=per_call,real=points,steps={FLAGS.stall_steps},eval_every=2000')
-  runs.append(('protocol grid PacGAN2, authors\' step', apply_overrides(
+  runs.append(('protocol grid PacGAN2, authors\' step', config_lib.set_fields(
       config, {'seed': seed, 'log_every_steps': 100})))
   return runs
 
@@ -182,7 +177,7 @@ def main(argv):
       record(run(collapsing_config(seed), 'collapsing grid'))
   elif FLAGS.part == 'likeness':
     for seed in seeds:
-      config = apply_overrides(load_config('dcgan'), {'seed': seed})
+      config = config_lib.set_fields(common.load_config('dcgan'), {'seed': seed})
       row = run(config, 'dcgan')
       row['references'] = likeness_references(config)
       record(row)
@@ -193,7 +188,7 @@ def main(argv):
   else:
     for name in FLAGS.configs:
       for seed in seeds:
-        config = apply_overrides(load_config(name), {'seed': seed})
+        config = config_lib.set_fields(common.load_config(name), {'seed': seed})
         steps = FLAGS[f'steps_{name}'].value if f'steps_{name}' in FLAGS else 0
         if steps:
           config.num_train_steps = steps

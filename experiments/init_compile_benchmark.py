@@ -23,7 +23,6 @@ import common  # experiments/common.py: puts the repo on sys.path
 import jax
 import numpy as np
 
-from gan_jax import config_lib
 from gan_jax.core import jit_once
 from gan_jax.core import state as state_lib
 from gan_jax.data import batching
@@ -50,9 +49,7 @@ FLAGS = flags.FLAGS
 
 def _config(name: str):
   file, arg, overrides = CONFIGS[name]
-  config = common.load_config(file, arg)
-  for key, value in overrides.items():
-    config_lib.set_field(config, key, value)
+  config = common.load_config(file, arg, **overrides)
   for metric in config.evals:
     config.evals[metric] = 0
   config.health.enabled = False

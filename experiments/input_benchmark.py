@@ -36,7 +36,6 @@ experiments/results/input_<backend>_order.json.
 import itertools
 import os
 import statistics
-import sys
 import tempfile
 import time
 
@@ -50,13 +49,12 @@ from PIL import Image
 
 from gan_jax.data import batching
 from gan_jax.data import sources
-from gan_jax.data.dataset import Dataset
+from gan_jax.data.dataset import Dataset, OneByOne
 from gan_jax.data.prepare import to_model_inputs
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests'))
-from conftest import OneByOne  # pylint: disable=g-import-not-at-top,wrong-import-position
 from gan_jax.training import experiment as experiment_lib
 from gan_jax.core import train_step as train_step_lib
+
+
 
 flags.DEFINE_integer('batches', 30, 'Batches read per loader measurement.')
 flags.DEFINE_integer('steps', 5, 'Train steps per timing of the step.')

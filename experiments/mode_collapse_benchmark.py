@@ -53,16 +53,14 @@ seed again, e.g. a best_config_search.py member:
 
 import json
 import os
-import sys
 import time
 
 from absl import app
 from absl import flags
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests'))
 import common  # pylint: disable=wrong-import-position
-from conftest import apply_overrides, load_config  # pylint: disable=wrong-import-position
+from gan_jax import config_lib  # pylint: disable=wrong-import-position
 from gan_jax import cli  # pylint: disable=wrong-import-position
 from gan_jax.core import train_step  # pylint: disable=wrong-import-position
 
@@ -170,7 +168,7 @@ def row_steps(row: str) -> tuple[int, int]:
   "protocol" is its config's own length."""
   if row in BEST:
     name, arg, overrides, _ = BEST[row]
-    protocol = apply_overrides(load_config(name, arg), overrides).num_train_steps
+    protocol = config_lib.set_fields(common.load_config(name, arg), overrides).num_train_steps
   else:
     protocol = PROTOCOL_STEPS[row.rsplit('_', 1)[0]]
   return FLAGS.steps or protocol, protocol
@@ -182,7 +180,7 @@ def row_config(row: str, seed: int):
     if name == 'stacked_mnist':
       arg += (f',steps={row_steps(row)[0]},eval_every={FLAGS.eval_every},'
               f'mnist={FLAGS.mnist}')
-    config = apply_overrides(load_config(name, arg), overrides)
+    config = config_lib.set_fields(common.load_config(name, arg), overrides)
     config.num_train_steps = row_steps(row)[0]
     return run_overrides(config, seed)
   benchmark, variant = row.rsplit('_', 1)
@@ -192,11 +190,11 @@ def row_config(row: str, seed: int):
     setup = benchmark[len('stacked_'):]
     setup = setup if setup == 'veegan' else f'unrolled_{setup}'
     real = f',real={FLAGS.real}' if setup == 'veegan' else ''
-    config = load_config(
+    config = common.load_config(
         'stacked_mnist', f'setup={setup},pack={pack},steps={steps},'
         f'eval_every={FLAGS.eval_every},mnist={FLAGS.mnist}{real}')
   else:
-    config = load_config(
+    config = common.load_config(
         'mode_collapse_2d', f'dataset=gaussian_{benchmark},pack={pack},'
         f'steps={steps},eval_every={FLAGS.eval_every or steps},'
         f'order={FLAGS.order},bn={FLAGS.bn},real={FLAGS.real}')
@@ -206,7 +204,7 @@ def row_config(row: str, seed: int):
 def run_overrides(config, seed: int):
   """What every row's run sets on its config: its seed, no health monitor,
   and the dispatch length (speed only)."""
-  return apply_overrides(config, {
+  return config_lib.set_fields(config, {
       'seed': seed, 'health.enabled': False,
       'steps_per_dispatch': FLAGS.steps_per_dispatch})
 

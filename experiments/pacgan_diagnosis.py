@@ -14,16 +14,14 @@ experiments/results/pacgan_diagnosis.json.
 
 import json
 import os
-import sys
 import tempfile
 import time
 
 from absl import app
 from absl import flags
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests'))
 import common  # pylint: disable=wrong-import-position
-from conftest import apply_overrides, load_config  # pylint: disable=wrong-import-position
+from gan_jax import config_lib  # pylint: disable=wrong-import-position
 from gan_jax.training import loop  # pylint: disable=wrong-import-position
 
 FLAGS = flags.FLAGS
@@ -50,7 +48,7 @@ PIECES['protocol'] = {**PIECES['maxout_d'], **PIECES['batchnorm_g'],
 
 
 def run(variant: str, pack: int, seed: int, steps: int) -> dict:
-  config = load_config('vanilla', f'dataset=gaussian_grid,pack={pack}')
+  config = common.load_config('vanilla', f'dataset=gaussian_grid,pack={pack}')
   overrides = {'seed': seed, 'num_train_steps': steps,
                'log_every_steps': steps // 4, 'checkpoint_every_steps': steps,
                'sample_every_steps': steps, 'evals.mode_coverage': steps}
@@ -59,7 +57,7 @@ def run(variant: str, pack: int, seed: int, steps: int) -> dict:
     overrides['batch_size'] = 100 * pack     # 100 packs per side
   if isinstance(piece, dict):
     overrides.update(piece)
-  config = apply_overrides(config, overrides)
+  config = config_lib.set_fields(config, overrides)
   start = time.perf_counter()
   with tempfile.TemporaryDirectory() as workdir:
     loop.train_and_evaluate(config, workdir)

@@ -30,7 +30,6 @@ import common  # experiments/common.py: puts the repo on sys.path
 import jax
 import numpy as np
 
-from gan_jax import config_lib  # pylint: disable=wrong-import-position
 from gan_jax.training import loop
 
 FASHION = '/usr/share/datasets/fashion-mnist'
@@ -105,9 +104,8 @@ FLAGS = flags.FLAGS
 
 def row_config(row: Row, seed: int):
   path, _, arg = row.config.partition(':')
-  config = common.load_config(os.path.basename(path)[:-3], arg or None)
-  for field, value in row.overrides:
-    config_lib.set_field(config, field, value)
+  config = common.load_config(os.path.basename(path)[:-3], arg or None,
+                              **dict(row.overrides))
   config.seed = seed
   return config
 

@@ -9,16 +9,13 @@ parameters sample), so `ema_decay=0.999` against `0` at one seed separates
 member's final mode-coverage metrics and appends them to --out.
 """
 
-import os
-import sys
 import time
 
 from absl import app
 from absl import flags
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests'))
 import common  # pylint: disable=wrong-import-position
-from conftest import apply_overrides, load_config  # pylint: disable=wrong-import-position
+from gan_jax import config_lib  # pylint: disable=wrong-import-position
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list('seeds', ['7', '0'], 'Seeds.')
@@ -32,8 +29,8 @@ def main(argv):
   configs, names = [], []
   for seed in FLAGS.seeds:
     for decay in FLAGS.ema_decays:
-      config = load_config('vanilla', 'dataset=gaussian_ring')
-      configs.append(apply_overrides(config, {
+      config = common.load_config('vanilla', 'dataset=gaussian_ring')
+      configs.append(config_lib.set_fields(config, {
           'seed': int(seed), 'ema_decay': float(decay),
           'health.enabled': False}))
       names.append(f'seed={seed},ema_decay={decay}')

@@ -19,8 +19,6 @@ KL of 0.06 for PacDCGAN2 (and the issue's target of 0.05) are to be read
 against it. Writes experiments/results/stacked_floor.json.
 """
 
-import os
-import sys
 import tempfile
 
 from absl import app
@@ -34,8 +32,6 @@ from gan_jax.eval import evaluator as evaluator_lib
 from gan_jax.eval import metrics
 from gan_jax.training import experiment as experiment_lib
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests'))
-from conftest import load_config  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 flags.DEFINE_integer('draws', 5, 'Independent draws of 26,000 samples.')
 flags.DEFINE_string('mnist', common.SHARED_MNIST, 'MNIST IDX directory.')
@@ -52,7 +48,7 @@ def stacked_split(config, split: str):
 
 def main(argv):
   del argv
-  config = load_config('stacked_mnist', f'setup=veegan,mnist={FLAGS.mnist}')
+  config = common.load_config('stacked_mnist', f'setup=veegan,mnist={FLAGS.mnist}')
   n = config.eval.num_samples
   exp = experiment_lib.setup(config)
   with tempfile.TemporaryDirectory() as workdir:

@@ -13,8 +13,6 @@ FLOPs per member (XLA's cost analysis; on a GPU it leaves out the
 convolutions cuDNN runs, so it is not recorded there).
 """
 
-import os
-import sys
 import time
 
 from absl import app
@@ -26,8 +24,6 @@ from gan_jax import sweep
 from gan_jax.training import experiment as experiment_lib
 from gan_jax.training import population as population_lib
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests'))
-from conftest import load_config  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 flags.DEFINE_list('setups', ['veegan'], 'configs/stacked_mnist.py setups.')
 flags.DEFINE_list('packs', ['1', '2'], 'Packing degrees m.')
@@ -42,7 +38,7 @@ FLAGS = flags.FLAGS
 
 
 def measure(setup: str, pack: int, k: int) -> dict:
-  base = load_config('stacked_mnist', f'setup={setup},pack={pack},'
+  base = common.load_config('stacked_mnist', f'setup={setup},pack={pack},'
                      f'mnist={FLAGS.mnist}')
   base.model.dtype = FLAGS.dtype
   base.evals.stacked_mnist = 0     # times the step: no classifier needed

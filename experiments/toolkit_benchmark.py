@@ -27,7 +27,6 @@ wall time).
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 
@@ -35,12 +34,9 @@ from absl import app
 from absl import flags
 import numpy as np
 
-# The user's classifier cache, not the temporary one tests/conftest.py sets.
-os.environ.setdefault('GAN_JAX_CACHE', os.path.join(
-    os.path.expanduser('~'), '.cache', 'gan_jax'))
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests'))
 import common  # pylint: disable=wrong-import-position
-from conftest import apply_overrides, load_config, write_idx  # pylint: disable=wrong-import-position
+from gan_jax import config_lib  # pylint: disable=wrong-import-position
+from gan_jax.data.sources import idx  # pylint: disable=wrong-import-position
 from gan_jax.core import state as state_lib  # pylint: disable=wrong-import-position
 from gan_jax.data import prepare  # pylint: disable=wrong-import-position
 from gan_jax.data import sources  # pylint: disable=wrong-import-position
@@ -68,8 +64,8 @@ METRICS = ['fid', 'kid', 'precision_recall', 'density_coverage']
 
 
 def base_config(name: str, seed: int, dataset: str):
-  config = (load_config('sngan', 'channels=1') if name == 'sngan'
-            else load_config('dcgan'))
+  config = (common.load_config('sngan', 'channels=1') if name == 'sngan'
+            else common.load_config('dcgan'))
   overrides = {'seed': seed, 'num_train_steps': FLAGS.steps,
                'log_every_steps': 100, 'checkpoint_every_steps': FLAGS.steps,
                'sample_every_steps': FLAGS.steps,
@@ -79,20 +75,20 @@ def base_config(name: str, seed: int, dataset: str):
                'eval.num_samples': FLAGS.eval_samples}
   for metric in config.evals:
     overrides[f'evals.{metric}'] = 0
-  return apply_overrides(config, overrides)
+  return config_lib.set_fields(config, overrides)
 
 
 def subset(fraction: float, directory: str) -> str:
   """The first `fraction` of the training images, as IDX files."""
-  full = sources.load_dataset(apply_overrides(
-      load_config('dcgan').dataset, {'name': f'idx:{FLAGS.data}',
+  full = sources.load_dataset(config_lib.set_fields(
+      common.load_config('dcgan').dataset, {'name': f'idx:{FLAGS.data}',
                                      'resolution': 28}))
   count = int(len(full) * fraction)
   arrays = full.domains['x'].arrays
   os.makedirs(directory, exist_ok=True)
-  write_idx(os.path.join(directory, 'train-images-idx3-ubyte'),
+  idx.write_idx(os.path.join(directory, 'train-images-idx3-ubyte'),
             arrays['image'][:count, ..., 0])
-  write_idx(os.path.join(directory, 'train-labels-idx1-ubyte'),
+  idx.write_idx(os.path.join(directory, 'train-labels-idx1-ubyte'),
             arrays['label'][:count])
   return f'idx:{directory}'
 
@@ -105,7 +101,7 @@ def model_inputs(images: np.ndarray) -> np.ndarray:
 def full_set_evaluator(config, workdir: str) -> evaluator_lib.Evaluator:
   """Scores `config`'s samples against all of Fashion-MNIST's training
   images, whatever subset the run trained on."""
-  full = apply_overrides(config.copy_and_resolve_references(), {
+  full = config_lib.set_fields(config.copy_and_resolve_references(), {
       'dataset.name': f'idx:{FLAGS.data}'})
   experiment = experiment_lib.setup(full, init=False)
   return evaluator_lib.Evaluator(full, experiment.dataset, experiment.gan,
@@ -139,21 +135,21 @@ def runs(part: str, seed: int, scratch: str):
   elif part == 'sn_diagnosis':   # (apply_overrides changes its argument)
     dcgan = lambda: base_config('dcgan', seed, fashion)
     yield 'DCGAN', dcgan()
-    yield 'DCGAN + SN in D', apply_overrides(dcgan(),
+    yield 'DCGAN + SN in D', config_lib.set_fields(dcgan(),
                                              {'model.d_spectral_norm': True})
-    yield 'DCGAN + SN in D, no BN in D', apply_overrides(
+    yield 'DCGAN + SN in D, no BN in D', config_lib.set_fields(
         dcgan(), {'model.d_spectral_norm': True, 'model.d_norm': 'none'})
-    yield 'DCGAN, no BN in D', apply_overrides(dcgan(),
+    yield 'DCGAN, no BN in D', config_lib.set_fields(dcgan(),
                                                {'model.d_norm': 'none'})
   elif part == 'spectral_norm':
-    yield 'DCGAN + SN in D', apply_overrides(
+    yield 'DCGAN + SN in D', config_lib.set_fields(
         base_config('dcgan', seed, fashion), {'model.d_spectral_norm': True})
     yield 'DCGAN', base_config('dcgan', seed, fashion)
   else:
     for fraction in (float(f) for f in FLAGS.fractions):
       data = subset(fraction, os.path.join(scratch, f'subset_{fraction}'))
       for policy in ('', 'color,translation,cutout'):
-        config = apply_overrides(base_config('dcgan', seed, data),
+        config = config_lib.set_fields(base_config('dcgan', seed, data),
                                  {'augment.policy': policy})
         yield (f'DCGAN, {fraction:.0%} of the data'
                + (', DiffAugment' if policy else '')), config

@@ -18,6 +18,8 @@ what would be valid.
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from typing import Any
 
 import ml_collections
@@ -94,6 +96,46 @@ def field_parent(config: ml_collections.ConfigDict, path: str):
 def set_field(config: ml_collections.ConfigDict, path: str, value: Any):
   """Sets the dotted field `path` to `value` (ConfigError if unknown)."""
   field_parent(config, path)[path.rsplit('.', 1)[-1]] = value
+
+
+def set_fields(config: ml_collections.ConfigDict,
+               overrides: dict[str, Any]) -> ml_collections.ConfigDict:
+  """Sets each dotted field as `--config.a.b=value` does; returns `config`.
+
+  Raises:
+    ConfigError: for an unknown field or a value of the wrong type.
+  """
+  for path, value in overrides.items():
+    try:
+      set_field(config, path, value)
+    except TypeError as e:   # ml_collections: a value of the wrong type
+      raise ConfigError(f'config.{path}={value!r}: {e}') from e
+  return config
+
+
+def load(path: str, arg: str | None = None,
+         **overrides: Any) -> ml_collections.ConfigDict:
+  """The config `--config=<path>:<arg> --config.<field>=<value>...` gives.
+
+  For notebooks and scripts: `load('configs/dcgan.py', 'res=32',
+  batch_size=64)`, with dotted fields as `**{'model.g_features': 32}`.
+  A `path` of the form 'file.py:arg' is split as the command line does.
+  The result is not validated; `validate` is what a run calls next.
+
+  Raises:
+    ConfigError: for a missing file, a bad argument or an unknown field.
+  """
+  if arg is None and ':' in path:
+    path, arg = path.split(':', 1)
+  if not os.path.isfile(path):
+    raise ConfigError(f'config file {path} does not exist (a .py file '
+                      'defining get_config, e.g. configs/dcgan.py)')
+  name = os.path.splitext(os.path.basename(path))[0]
+  spec = importlib.util.spec_from_file_location(f'gan_jax_config_{name}', path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  config = module.get_config(arg) if arg is not None else module.get_config()
+  return set_fields(config, overrides)
 
 
 def default_config() -> ml_collections.ConfigDict:

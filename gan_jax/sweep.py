@@ -129,13 +129,7 @@ def load_sweep(path: str) -> list[dict]:
 def member_config(base: ml_collections.ConfigDict,
                   overrides: dict) -> ml_collections.ConfigDict:
   """`base` with the dotted `overrides` applied; unknown fields rejected."""
-  config = copy.deepcopy(base)
-  for field, value in overrides.items():
-    try:
-      config_lib.set_field(config, field, value)
-    except TypeError as e:   # ml_collections: a value of the wrong type
-      raise ConfigError(f'sweep value config.{field}={value!r}: {e}') from e
-  return config
+  return config_lib.set_fields(copy.deepcopy(base), overrides)
 
 
 def member_name(index: int, overrides: dict) -> str:

@@ -13,7 +13,8 @@ os.environ.setdefault('XLA_PYTHON_CLIENT_PREALLOCATE', 'false')
 import jax  # pylint: disable=g-import-not-at-top,wrong-import-position
 import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-from gan_jax import config_lib
+from gan_jax import config_lib  # pylint: disable=wrong-import-position
+from gan_jax.data.sources.idx import write_idx  # pylint: disable=wrong-import-position
 
 
 def _session_dir(env: str, prefix: str) -> str:
@@ -41,12 +42,8 @@ CONFIGS = os.path.join(REPO, 'configs')
 
 
 def load_config(name: str, arg: str | None = None):
-  """Loads configs/<name>.py the way --config=configs/<name>.py:arg does."""
-  from ml_collections import config_flags  # pylint: disable=g-import-not-at-top
-  path = os.path.join(CONFIGS, f'{name}.py')
-  module = config_flags.config_flags._LoadConfigModule(  # pylint: disable=protected-access
-      name, path)
-  return module.get_config(arg) if arg is not None else module.get_config()
+  """configs/<name>.py, as --config=configs/<name>.py:arg gives it."""
+  return config_lib.load(os.path.join(CONFIGS, f'{name}.py'), arg)
 
 
 def tiny_dcgan_config(res: int = 16, **overrides):
@@ -73,25 +70,7 @@ def without_monitoring(config):
   return config
 
 
-class OneByOne:
-  """A source without `take`: batching reads it example by example (what it
-  does for sources not held in memory)."""
-
-  def __init__(self, source):
-    self.source = source
-
-  def __len__(self):
-    return len(self.source)
-
-  def __getitem__(self, index):
-    return self.source[index]
-
-
-def apply_overrides(config, overrides: dict):
-  """Sets dotted fields, as --config.a.b=value does: {'a.b': value}."""
-  for key, value in overrides.items():
-    config_lib.set_field(config, key, value)
-  return config
+apply_overrides = config_lib.set_fields   # {'a.b': value}: --config.a.b=value
 
 
 @pytest.fixture
@@ -107,16 +86,6 @@ def subprocess_env():
 
 
 PYTHON = sys.executable
-
-
-def write_idx(path: str, array) -> None:
-  """Writes a uint8 array as an IDX file (the MNIST format)."""
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  array = np.ascontiguousarray(array, np.uint8)
-  header = bytes([0, 0, 8, array.ndim]) + b''.join(
-      int(n).to_bytes(4, 'big') for n in array.shape)
-  with open(path, 'wb') as f:
-    f.write(header + array.tobytes())
 
 
 # Real MNIST, where the machine has it: `.ci/run` sets GAN_JAX_MNIST to

@@ -1,8 +1,13 @@
 """Configs: compact arguments, overrides, and one clear error per bad value."""
 
+import os
+import sys
+
+from absl import flags
+from ml_collections import config_flags
 import pytest
 
-from conftest import load_config, tiny_dcgan_config
+from conftest import CONFIGS, load_config, tiny_dcgan_config
 from gan_jax import config_lib
 from gan_jax.training import experiment as experiment_lib
 
@@ -30,6 +35,36 @@ def test_vanilla_config_defaults_to_the_ring():
 def test_bad_compact_arguments(arg, message):
   with pytest.raises(config_lib.ConfigError, match=message):
     load_config('dcgan', arg)
+
+
+def test_load_gives_what_the_command_line_gives(monkeypatch):
+  path = os.path.join(CONFIGS, 'dcgan.py')
+  argv = ['main', f'--config={path}:res=16,loss=hinge',
+          '--config.batch_size=7', '--config.model.g_features=16']
+  monkeypatch.setattr(sys, 'argv', argv)   # config_flags reads the overrides
+  flag_values = flags.FlagValues()         # from sys.argv when defined
+  config_flags.DEFINE_config_file('config', None, flag_values=flag_values)
+  flag_values(argv)
+  loaded = config_lib.load(f'{path}:res=16,loss=hinge', batch_size=7,
+                           **{'model.g_features': 16})
+  assert loaded.to_dict() == flag_values.config.to_dict()
+  assert (loaded.dataset.resolution, loaded.loss.name, loaded.batch_size,
+          loaded.model.g_features) == (16, 'hinge', 7, 16)
+  # The argument may also be given on its own; no argument: get_config().
+  assert config_lib.load(path, 'res=16,loss=hinge', batch_size=7, **{
+      'model.g_features': 16}).to_dict() == loaded.to_dict()
+  assert config_lib.load(path).dataset.resolution == 32
+
+
+@pytest.mark.parametrize('where,overrides,message', [
+    ('ghost.py', {}, r'config file .*ghost.py does not exist'),
+    ('dcgan.py', {'model.g_featurez': 8},
+     r'unknown config field config.model.g_featurez: config.model has'),
+    ('dcgan.py', {'batch_size': 'many'}, r"config.batch_size='many'"),
+])
+def test_load_names_what_is_wrong(where, overrides, message):
+  with pytest.raises(config_lib.ConfigError, match=message):
+    config_lib.load(os.path.join(CONFIGS, where), **overrides)
 
 
 def test_parse_arg_bool():

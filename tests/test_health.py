@@ -6,7 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from conftest import tiny_dcgan_config, write_idx
+from conftest import tiny_dcgan_config
+from gan_jax.data.sources.idx import write_idx
 from gan_jax.eval import auto_classifier
 from gan_jax.training import health
 from gan_jax.training import loop

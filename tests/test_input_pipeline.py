@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import MNIST_ENV, OneByOne, tiny_dcgan_config
+from conftest import MNIST_ENV, tiny_dcgan_config
 from gan_jax import config_lib
 from gan_jax import errors
 from gan_jax.data import batching
@@ -108,6 +108,14 @@ def test_idx_reader_on_files_the_test_writes(tmp_path, compress):
   assert len(ds) == 12 and ds.num_classes == 4
   np.testing.assert_allclose(ds.examples(12)[..., 0], images / 127.5 - 1,
                              atol=1e-6)
+
+
+def test_idx_writer_writes_the_format_and_the_reader_reads_it(tmp_path):
+  images = np.random.default_rng(1).integers(0, 256, (3, 4, 5), np.uint8)
+  idx.write_idx(str(tmp_path / 'library'), images)
+  write_idx(tmp_path / 'test', images, compress=False)
+  assert (tmp_path / 'library').read_bytes() == (tmp_path / 'test').read_bytes()
+  np.testing.assert_array_equal(idx.read_idx(str(tmp_path / 'library')), images)
 
 
 def test_idx_corrupt_header_is_a_clear_error(tmp_path):
@@ -447,7 +455,7 @@ def test_in_memory_batches_are_the_example_by_example_batches(make, flip,
   kw = dict(batch_size=6, seed=5, random_flip=flip, shard_index=shard,
             shard_count=2)
   gathered = batching.domain_batches(source, **kw)
-  one_by_one = batching.domain_batches(OneByOne(source), **kw)
+  one_by_one = batching.domain_batches(dataset_lib.OneByOne(source), **kw)
   for step in (0, 1, 2, 3, 7):           # 3 batches per epoch: epochs 0-2
     want, got = one_by_one[step], gathered[step]
     assert sorted(got) == sorted(want)

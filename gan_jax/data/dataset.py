@@ -40,6 +40,21 @@ class ArraySource:
     return {key: value[indices] for key, value in self.arrays.items()}
 
 
+class OneByOne:
+  """A view of a source without `take`: batching reads it example by example,
+  as it reads sources not held in memory (`ImageSource`). For measuring and
+  testing that path on data that is in memory."""
+
+  def __init__(self, source):
+    self.source = source
+
+  def __len__(self) -> int:
+    return len(self.source)
+
+  def __getitem__(self, index: int) -> Example:
+    return self.source[index]
+
+
 class ImageSource:
   """Reads, crops and resizes images on access (datasets too big to hold).
 

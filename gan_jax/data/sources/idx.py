@@ -43,6 +43,16 @@ def read_idx(path: str) -> np.ndarray:
   return np.frombuffer(data, np.uint8, offset=header).reshape(shape)
 
 
+def write_idx(path: str, array) -> None:
+  """Writes a uint8 array as one IDX file, what `read_idx` reads back: e.g.
+  your own images as `<dir>/train-images-idx3-ubyte` for `idx:<dir>`."""
+  array = np.ascontiguousarray(array, np.uint8)
+  header = bytes([0, 0, 8, array.ndim]) + b''.join(
+      int(n).to_bytes(4, 'big') for n in array.shape)
+  with open(path, 'wb') as f:
+    f.write(header + array.tobytes())
+
+
 def _find_idx(directory: str, prefix: str, kind: str) -> str:
   """The path of `<prefix>-<kind>-idx<n>-ubyte`, gzipped or not."""
   name = f'{prefix}-{kind}-idx{3 if kind == "images" else 1}-ubyte'
