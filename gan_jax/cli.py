@@ -56,8 +56,15 @@ def guarded(main: Callable[[list[str]], None]) -> Callable[[list[str]], None]:
         raise
       fail(os_error_message(e))
     except KeyboardInterrupt:
-      fail('interrupted: run the same command to resume from the last '
-           'checkpoint')
+      # The run's own cleanup (checkpoint writes, the workdir lock, event
+      # files) ran as the exception unwound. The interpreter's teardown is
+      # skipped: after an interrupt inside JAX's lowering it crashed with
+      # SIGSEGV (5 of 5 tries of Ctrl-C during initialisation).
+      sys.stdout.flush()
+      sys.stderr.write('gan_jax: error: interrupted: run the same command to '
+                       'resume from the last checkpoint\n')
+      sys.stderr.flush()
+      os._exit(1)  # pylint: disable=protected-access
     except Exception as e:  # pylint: disable=broad-except
       if verbose():
         raise

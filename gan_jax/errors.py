@@ -31,6 +31,10 @@ class CheckpointError(GanJaxError):
   """A checkpoint cannot be restored (corrupt, or from a different config)."""
 
 
+class Stopped(GanJaxError):
+  """SIGINT or SIGTERM stopped the run after saving a checkpoint."""
+
+
 class NonFiniteLossError(GanJaxError, FloatingPointError):
   """A loss became NaN or Inf; training stops before saving the bad state."""
 

@@ -28,6 +28,7 @@ from conftest import PYTHON, REPO, subprocess_env, tiny_dcgan_config
 from gan_jax import errors
 from gan_jax.training import experiment as experiment_lib
 from gan_jax.training import loop
+from gan_jax.training import stop
 from gan_jax.training import workdir as workdir_lib
 
 TINY_FLAGS = (
@@ -35,6 +36,10 @@ TINY_FLAGS = (
     '--config.model.latent_dim=8', '--config.model.g_features=8',
     '--config.model.d_features=8', '--config.log_every_steps=2',
     '--config.sample_every_steps=100',
+    # No evaluations and no health monitor, as tiny_dcgan_config: what these
+    # tests check is training, saving and resuming.
+    '--config.evals.fid=0', '--config.evals.kid=0',
+    '--config.evals.precision_recall=0', '--config.health.enabled=false',
 )
 
 # gan_jax.main with a fault chosen by GAN_JAX_FAULT=<kind>:<argument>:
@@ -43,6 +48,8 @@ TINY_FLAGS = (
 #   enospc:<step>        the save of <step> fails with ENOSPC
 #   slow:<seconds>       every log step takes that much longer (so that a
 #                        kill from outside lands while training)
+#   signal:<name>@<step> the process sends itself signal <name> (SIGTERM,
+#                        SIGINT) while logging step <step>
 FAULTY_MAIN = '''
 import errno, os, signal, time
 import orbax.checkpoint as ocp
@@ -58,12 +65,15 @@ def faulty_save(self, step, *args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
   return result
 ocp.CheckpointManager.save = faulty_save
-if kind == 'slow':
-  log = hooks.LogHook.__call__
-  def slow_log(self, step, state):
+log = hooks.LogHook.__call__
+def faulty_log(self, step, state):
+  if kind == 'slow':
     time.sleep(float(argument))
-    return log(self, step, state)
-  hooks.LogHook.__call__ = slow_log
+  name, _, at = argument.partition('@')
+  if kind == 'signal' and step == int(at):
+    os.kill(os.getpid(), getattr(signal, name))
+  return log(self, step, state)
+hooks.LogHook.__call__ = faulty_log
 cli.run(main.main, flags_parser=main.parse_flags)
 '''
 
@@ -154,6 +164,47 @@ def test_sigkill_at_random_moments_then_resume_matches_uninterrupted(tmp_path):
   state = final_state(tiny_config(24, 4), workdir)
   assert int(state.step) == 24
   assert_trees_equal(state, uninterrupted)
+
+
+@pytest.mark.slow
+def test_sigterm_saves_its_step_and_resume_matches_uninterrupted(tmp_path):
+  steps = ('--config.num_train_steps=12', '--config.checkpoint_every_steps=4')
+  workdir = str(tmp_path / 'stopped')
+  # SIGTERM (a scheduler's pre-emption; Ctrl-C's SIGINT takes the same path,
+  # see the next test) at step 6 stops the run after saving step 6, which no
+  # periodic checkpoint (every 4) would have kept.
+  stopped = run_main(workdir, *steps, fault='signal:SIGTERM@6')
+  assert stopped.returncode == 1
+  assert_one_error_line(stopped, 'stopped by SIGTERM at step 6 after saving '
+                        'a checkpoint there')
+  assert 'gan_jax: SIGTERM: saving a checkpoint' in stopped.stderr
+  assert max(int(s) for s in checkpoint_steps(workdir) if s.isdigit()) == 6
+  assert not os.path.exists(os.path.join(workdir, workdir_lib.LOCK_FILE))
+  resumed = run_main(workdir, *steps)
+  assert resumed.returncode == 0, resumed.stderr[-3000:]
+  assert 'at step 6.' in resumed.stderr, resumed.stderr[-3000:]
+  uninterrupted = loop.train_and_evaluate(tiny_config(12, 4),
+                                          str(tmp_path / 'uninterrupted'))
+  assert_trees_equal(final_state(tiny_config(12, 4), workdir), uninterrupted)
+
+
+def test_stop_on_signals_records_the_first_and_restores_the_handlers():
+  before = signal.getsignal(signal.SIGINT)
+  with stop.StopOnSignals() as stopping:
+    assert signal.getsignal(signal.SIGTERM) == stopping._handle  # pylint: disable=protected-access
+    os.kill(os.getpid(), signal.SIGINT)      # no KeyboardInterrupt: recorded
+    assert stopping.signal_name == 'SIGINT'
+    assert signal.getsignal(signal.SIGINT) is before  # the second one acts
+    with pytest.raises(KeyboardInterrupt):
+      os.kill(os.getpid(), signal.SIGINT)
+  assert signal.getsignal(signal.SIGINT) is before
+  # A signal the process ignores stays ignored (a shell's background job).
+  previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+  try:
+    with stop.StopOnSignals():
+      assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+  finally:
+    signal.signal(signal.SIGTERM, previous)
 
 
 # --- damaged checkpoints --------------------------------------------------------------

@@ -4,8 +4,10 @@
 variant, restores the newest checkpoint in `workdir/checkpoints` if there is
 one, and runs the jitted `train_step` to `config.num_train_steps`. After each
 dispatch the hooks that are due run (`hooks.py`: logging, checkpoints, sample
-grids, evaluations). The loop never waits on the device except where a hook
-fetches something: metrics stay on the device until a log or checkpoint step.
+grids, evaluations). SIGINT or SIGTERM stops the run after the dispatch in
+flight, with a checkpoint at that step (`stop.py`). The loop never waits on
+the device except where a hook fetches something: metrics stay on the device
+until a log or checkpoint step.
 
 Workdir layout:
   config.json                 the resolved config of the (latest) run
@@ -34,11 +36,13 @@ from gan_jax.data import batching
 from gan_jax.data import prepare
 from gan_jax.data import sources
 from gan_jax.data.sources import synthetic
+from gan_jax.errors import Stopped
 from gan_jax.eval import evaluator as evaluator_lib
 from gan_jax.training import experiment as experiment_lib
 from gan_jax.training import health as health_lib
 from gan_jax.training import hooks as hooks_lib
 from gan_jax.training import population as population_lib
+from gan_jax.training import stop as stop_lib
 from gan_jax.training import summary
 from gan_jax.training import workdir as workdir_lib
 from gan_jax.training.checkpoint import Checkpointer
@@ -161,14 +165,23 @@ def _train_locked(experiment: experiment_lib.Experiment, workdir: str,
                  'to %d.', config.model.name, config.dataset.name,
                  len(experiment.dataset), experiment.dataset.example_shape,
                  start_step, config.num_train_steps)
+    saver = next(h for h in hooks if isinstance(h, hooks_lib.CheckpointHook))
+    stop = cleanup.enter_context(stop_lib.StopOnSignals())
     run_start, step = time.perf_counter(), start_step
     for batches, length in zip(program.data(start_step, lengths), lengths):
       state, metrics = program.step(state, batches)
       buffer.add(step + 1, metrics)
       step += length
+      is_last = step == config.num_train_steps
       for hook in hooks:
-        if hook.due(step, step == config.num_train_steps):
+        if hook.due(step, is_last):
           hook(step, state)
+      if stop.signal_name and not is_last:
+        if not saver.due(step, is_last):
+          saver(step, state)
+        raise Stopped(f'stopped by {stop.signal_name} at step {step:,} after '
+                      'saving a checkpoint there: run the same command to '
+                      'resume from it')
     for hook in hooks:
       hook.end(state)
     members.write_final_metrics()
