@@ -7,7 +7,6 @@ r"""Trains a GAN from a config file.
 Running again with the same --workdir resumes from its newest checkpoint.
 """
 
-import importlib.util
 import sys
 
 from absl import app
@@ -54,12 +53,8 @@ def _load_config_file(argv: list[str]):
   """The config that --config=path[:arg] in `argv` names, or None."""
   for arg in argv:
     if arg.startswith('--config='):
-      path, _, config_arg = arg[len('--config='):].partition(':')
       try:
-        spec = importlib.util.spec_from_file_location('gan_jax_config', path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module.get_config(config_arg or None)
+        return config_lib.load(arg[len('--config='):])
       except Exception:  # pylint: disable=broad-except
         return None
   return None
