@@ -189,6 +189,16 @@ def test_sigterm_saves_its_step_and_resume_matches_uninterrupted(tmp_path):
 
 
 def test_stop_on_signals_records_the_first_and_restores_the_handlers():
+  # Python's own SIGINT handler, whatever this process inherited: pytest
+  # started as a shell's background job (or under nohup) ignores SIGINT.
+  inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+  try:
+    _check_stop_on_signals()
+  finally:
+    signal.signal(signal.SIGINT, inherited)
+
+
+def _check_stop_on_signals():
   before = signal.getsignal(signal.SIGINT)
   with stop.StopOnSignals() as stopping:
     assert signal.getsignal(signal.SIGTERM) == stopping._handle  # pylint: disable=protected-access
