@@ -239,6 +239,14 @@ def reused_final(row: str, seed: int, directory: str) -> dict:
   return common.final_evals(directory)
 
 
+def reused_seconds(reuse: dict[int, str]) -> float:
+  """The reused runs' training wall time (summed over runs: they may have
+  run side by side) from their event files."""
+  # pylint: disable=g-import-not-at-top
+  from gan_jax.training import summary
+  return sum(summary.training_seconds(d) for d in reuse.values())
+
+
 def run_row(row: str, seeds: list[int], reuse: dict[int, str]) -> dict:
   trained = [seed for seed in seeds if seed not in reuse]
   configs = [row_config(row, seed) for seed in trained]
@@ -261,6 +269,7 @@ def run_row(row: str, seeds: list[int], reuse: dict[int, str]) -> dict:
               protocol_fraction=steps / protocol,
               wall_seconds=round(seconds, 1),
               reused={str(seed): d for seed, d in sorted(reuse.items())},
+              reused_train_seconds=round(reused_seconds(reuse), 1),
               per_seed=finals,
               published=PUBLISHED.get(row), target=target_verdict(row, finals),
               eval_every=FLAGS.eval_every,
@@ -321,14 +330,17 @@ def table(record: dict) -> str:
     if columns is _2D and started is not None:
       cells.append(f"D started on {started} of {len(row['per_seed'])}")
     published = row.get('published')
-    reused = (f" (+ {len(row['reused'])} seeds trained before, --reuse)"
+    reused = (f" (+ {len(row['reused'])} seeds trained before, --reuse"
+              + (f", {row['reused_train_seconds'] / 60:.0f} min summed"
+                 if row.get('reused_train_seconds') else '') + ')'
               if row.get('reused') else '')
     options = authors_options(row)
     name = row['row'] + (f" ({', '.join(options)})" if options else '')
     lines.append(
         f"| {name} | {len(row['seeds'])} | {row['steps']:,} "
         f"({row['protocol_fraction']:.1%}) | {'<br>'.join(cells)} | "
-        f"{published or '—'} | {row['wall_seconds'] / 60:.0f} min{reused}, "
+        f"{published or '—'} | "
+        f"{row['wall_seconds'] / 60:.0f} min{reused}, "
         f"{row['machine']}, {row['date']} |")
   return '\n'.join(lines)
 

@@ -124,3 +124,22 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path,
     loop.train_and_evaluate(config, workdir)
   assert os.listdir(os.path.join(workdir, 'checkpoints')) == ['3']
   assert_trees_equal(final_state(config, workdir), good)
+
+
+def test_training_seconds_sums_each_start_of_a_run(tmp_path):
+  # Two starts of one run (a resume), an hour apart: the hour stopped does
+  # not count; a cut-off last record (a kill) is skipped, not an error.
+  import tensorboardX  # pylint: disable=g-import-not-at-top
+  for start, first_file in ((1000.0, True), (5000.0, False)):
+    writer = tensorboardX.SummaryWriter(str(tmp_path),
+                                        filename_suffix=str(int(start)))
+    for step, offset in ((0, 0.0), (1, 30.0), (2, 70.0)):
+      writer.add_scalar('d_loss', 1.0, step + (0 if first_file else 3),
+                        walltime=start + offset)
+    writer.close()
+  assert summary.training_seconds(str(tmp_path)) == pytest.approx(140.0)
+  [last] = sorted(tmp_path.glob('events.out.tfevents.*'))[-1:]
+  last.write_bytes(last.read_bytes()[:-5])
+  assert summary.training_seconds(str(tmp_path)) == pytest.approx(100.0)
+  assert sorted(summary.read_scalars(str(tmp_path))['d_loss']) == [0, 1, 2,
+                                                                   3, 4]

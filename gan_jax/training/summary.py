@@ -103,15 +103,13 @@ class MetricWriter:
       self._writer.close()
 
 
-def read_scalars(logdir: str) -> dict[str, dict[int, float]]:
-  """{tag: {step: value}} from the TensorBoard event files in `logdir`.
-
-  Reads the TFRecord framing directly (length, crc, payload, crc); later
-  files (a resumed run) override earlier values at the same step.
-  """
+def _events(logdir: str):
+  """(file index, event) for each event in `logdir`'s TensorBoard files, in
+  file order. Reads the TFRecord framing directly (length, crc, payload,
+  crc) and stops a file at a record cut off by a kill."""
   from tensorboardX.proto import event_pb2  # pylint: disable=g-import-not-at-top
-  scalars: dict[str, dict[int, float]] = {}
-  for path in sorted(glob.glob(os.path.join(logdir, 'events.out.tfevents.*'))):
+  for index, path in enumerate(
+      sorted(glob.glob(os.path.join(logdir, 'events.out.tfevents.*')))):
     with open(path, 'rb') as f:
       data = f.read()
     offset = 0
@@ -120,9 +118,29 @@ def read_scalars(logdir: str) -> dict[str, dict[int, float]]:
       payload = data[offset + 12:offset + 12 + length]
       offset += 12 + length + 4
       if len(payload) < length:
-        break              # a record cut off by a kill: stop there
-      event = event_pb2.Event.FromString(payload)
-      for value in event.summary.value:
-        if value.HasField('simple_value'):
-          scalars.setdefault(value.tag, {})[event.step] = value.simple_value
+        break
+      yield index, event_pb2.Event.FromString(payload)
+
+
+def read_scalars(logdir: str) -> dict[str, dict[int, float]]:
+  """{tag: {step: value}} from the TensorBoard event files in `logdir`;
+  later files (a resumed run) override earlier values at the same step."""
+  scalars: dict[str, dict[int, float]] = {}
+  for _, event in _events(logdir):
+    for value in event.summary.value:
+      if value.HasField('simple_value'):
+        scalars.setdefault(value.tag, {})[event.step] = value.simple_value
   return scalars
+
+
+def training_seconds(logdir: str) -> float:
+  """The wall time a run's scalars span: first to last scalar of each event
+  file (one per start of the run), summed, so a run stopped and resumed
+  later does not count the time it lay stopped. 0 without scalars."""
+  spans: dict[int, list[float]] = {}
+  for index, event in _events(logdir):
+    if any(value.HasField('simple_value') for value in event.summary.value):
+      span = spans.setdefault(index, [event.wall_time, event.wall_time])
+      span[0], span[1] = min(span[0], event.wall_time), max(span[1],
+                                                            event.wall_time)
+  return sum(last - first for first, last in spans.values())
