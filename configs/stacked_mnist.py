@@ -49,7 +49,9 @@ triples for every batch from MNIST's 60,000 training digits; here
 once and reshuffled every epoch (the 10,000-digit training subset of
 ../shared/data/mnist still allows 10^12 triples); their sampler keeps G's
 batch norm in training mode at evaluation, gan_jax samples with the running
-statistics. VEEGAN setup: it draws its 128,000 triples once from all 70,000
+statistics; their G draws a pack's m samples in m calls of 128, each
+batch-normalised on its own (`bn=per_call`; default here: one call of
+128 m). VEEGAN setup: it draws its 128,000 triples once from all 70,000
 MNIST digits, packs them once into fixed packs and visits them in the same
 order every epoch, here the triples come from the digits in `mnist` and the
 batches are reshuffled every epoch (`real=packs`, this setup's default,
@@ -59,9 +61,13 @@ triples; `real=points` re-pairs 128,000 triples every epoch, as Table 2's
 rows in docs/results.md were measured); it feeds D real
 images scaled to [0, 1] against a tanh G in [-1, 1], gan_jax feeds both in
 [-1, 1]; its G runs each pack slot's latents through batch norm in a
-separate call, gan_jax in one call of 64 m.
+separate call, gan_jax in one call of 64 m (`bn=per_call`: per slot).
 
-Arguments: setup (above), pack (PacGAN packing degree), real (packs: fixed
+Arguments: setup (above), pack (PacGAN packing degree), bn (whole, the
+default: G's batch norm over the whole batch of 64 m / 128 m, as every row in
+docs/results.md was measured; per_call, veegan and unrolled setups: over each
+pack slot's 64 / 128 samples on their own, `model.g_norm_groups = pack`, as
+the originals' m generator calls; not yet measured at length), real (packs: fixed
 real packs, setup=veegan only and its default; points: triples re-paired
 into packs every epoch, the other setups' default), features (DCGAN
 widths, setup=dcgan), steps (default by setup), eval_every (steps between
@@ -81,7 +87,7 @@ def get_config(arg=None):
   """Stacked MNIST config; `arg` is 'key=value,...' with the keys below."""
   arg = config_lib.parse_arg(arg, setup='dcgan', pack=1, features=32, steps=0,
                              eval_every=0, mnist='../shared/data/mnist',
-                             classifier='auto', real='')
+                             classifier='auto', real='', bn='whole')
   if arg.setup not in _SETUPS:
     raise ConfigError(
         f'configs/stacked_mnist.py: setup={arg.setup!r} is invalid: expected '
@@ -95,6 +101,12 @@ def get_config(arg=None):
         f'setup={arg.setup}: expected points, or packs with setup=veegan '
         '(the protocol that fixes its real packs; the unrolled setups draw '
         'fresh triples every batch)')
+  if arg.bn not in ('whole', 'per_call') or (
+      arg.bn == 'per_call' and arg.setup == 'dcgan'):
+    raise ConfigError(
+        f'configs/stacked_mnist.py: bn={arg.bn!r} is invalid with '
+        f'setup={arg.setup}: expected whole, or per_call with the veegan and '
+        'unrolled setups (their generators batch-normalise per group)')
   config = config_lib.default_config()
   config.model.pack = arg.pack
   config.dataset.name = f'stacked_mnist:{arg.mnist}'
@@ -151,6 +163,10 @@ def get_config(arg=None):
       config.optimizer[side].b2 = 0.99
     config.dataset.num_examples = 1_280_000
     config.eval.num_samples = 25_600         # as in the authors' code
+  if arg.setup != 'dcgan':
+    # per_call: each pack slot's samples normalised on their own, as the
+    # originals' k generator calls of 64 / 128 latents.
+    config.model.g_norm_groups = arg.pack if arg.bn == 'per_call' else 1
   if arg.eval_every < 0:
     raise ConfigError(f'configs/stacked_mnist.py: eval_every={arg.eval_every} '
                       'is invalid: expected steps between evaluations, or 0 '

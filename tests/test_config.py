@@ -168,6 +168,20 @@ def test_stacked_mnist_veegan_setup_follows_pacgan_table2():
                          ).dataset.fixed_packs
 
 
+@pytest.mark.parametrize('setup', ['veegan', 'unrolled_quarter', 'unrolled_half'])
+def test_stacked_mnist_bn_per_call_normalises_each_pack_slot(setup):
+  """bn=per_call: the originals' m generator calls per pack of m, as
+  batch-norm groups; the default normalises the whole batch."""
+  per_call = load_config('stacked_mnist', f'setup={setup},pack=3,bn=per_call')
+  config_lib.validate(per_call)
+  assert per_call.model.g_norm_groups == 3
+  assert load_config('stacked_mnist', f'setup={setup},pack=3'
+                     ).model.g_norm_groups == 1
+  for bad in (f'setup={setup},bn=slots', 'setup=dcgan,bn=per_call'):
+    with pytest.raises(config_lib.ConfigError, match='bn='):
+      load_config('stacked_mnist', bad)
+
+
 @pytest.mark.parametrize('order,bn,real', [
     ('alternating', 'whole', 'points'), ('simultaneous', 'per_call', 'packs')])
 def test_2d_protocol_config_follows_pacgan_table1(order, bn, real):

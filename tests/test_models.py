@@ -358,6 +358,41 @@ def test_tf_dcgan_uses_patch_convolutions_on_cpu_only_for_5x5():
     np.testing.assert_allclose(outputs[1], outputs[0], rtol=1e-4, atol=1e-5)
 
 
+def test_unrolled_dcgan_grouped_batch_norm_is_one_batch_norm_per_call():
+  """g_norm_groups=k in the Stacked MNIST generator: each interleaved group
+  (a pack slot) normalised on its own, the same as k calls of the
+  whole-batch generator, with the same parameters and statistics names."""
+  def generator(groups):
+    config = _unrolled(2)
+    config.g_norm_groups = groups
+    return models.build(config, (28, 28, 3))[0]
+  whole, grouped = generator(1), generator(3)
+  z = jax.random.normal(jax.random.PRNGKey(0), (12, 256))
+  variables = whole.init(jax.random.PRNGKey(1), z, train=True)
+  assert (jax.tree.structure(variables) ==
+          jax.tree.structure(grouped.init(jax.random.PRNGKey(1), z,
+                                          train=True)))
+  out, stats = grouped.apply(variables, z, train=True, mutable=['batch_stats'])
+  calls = [whole.apply(variables, z[j::3], train=True, mutable=['batch_stats'])
+           for j in range(3)]
+  for j, (call_out, _) in enumerate(calls):
+    np.testing.assert_allclose(out[j::3], call_out, rtol=1e-4, atol=1e-5)
+  assert not np.allclose(out, whole.apply(variables, z, train=True,
+                                          mutable=['batch_stats'])[0],
+                         atol=1e-4)
+  for layer in ('BatchNorm_0', 'BatchNorm_3'):   # dense's and the last conv's
+    expected = np.mean([c[1]['batch_stats'][layer]['var'] for c in calls], 0)
+    np.testing.assert_allclose(stats['batch_stats'][layer]['var'], expected,
+                               rtol=1e-4, atol=1e-6)
+  np.testing.assert_allclose(grouped.apply(variables, z, train=False),
+                             whole.apply(variables, z, train=False),
+                             rtol=1e-5, atol=1e-6)
+  bad = _unrolled(2)
+  bad.g_norm_groups = 0
+  with pytest.raises(config_lib.ConfigError, match='g_norm_groups=0'):
+    models.build(bad, (28, 28, 3))
+
+
 def _unrolled(d_features):
   return ml_collections.ConfigDict(dict(name='unrolled_dcgan', latent_dim=256,
                                         g_features=8, d_features=d_features))

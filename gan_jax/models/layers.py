@@ -214,3 +214,54 @@ def embed(spectral: bool, update: bool, num_embeddings: int, features: int,
     return spectral_lib.SpectralEmbed(num_embeddings, features, update=update,
                                       **kwargs)
   return nn.Embed(num_embeddings, features, **kwargs)
+
+
+class GroupedBatchNorm(nn.Module):
+  """Batch norm with statistics per interleaved group of the batch.
+
+  Training: the batch (B, ..., F) is split into `groups` groups, group j
+  holding examples j, j + groups, ...; each is normalised by its own mean
+  and (biased) variance over its examples and every axis but the last
+  (features), then scaled and shifted by one shared `scale` and `bias`. The
+  running averages move towards the groups' mean statistics with
+  `momentum`, as nn.BatchNorm's. Evaluation uses the running averages.
+  Parameters and batch statistics have nn.BatchNorm's names and shapes.
+  """
+  groups: int
+  use_running_average: bool
+  momentum: float = 0.99
+  epsilon: float = 1e-5
+  dtype: jnp.dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> jax.Array:
+    features = x.shape[-1]
+    scale = self.param('scale', nn.initializers.ones, (features,))
+    bias = self.param('bias', nn.initializers.zeros, (features,))
+    running_mean = self.variable('batch_stats', 'mean', jnp.zeros,
+                                 (features,), jnp.float32)
+    running_var = self.variable('batch_stats', 'var', jnp.ones,
+                                (features,), jnp.float32)
+    x32 = x.astype(jnp.float32)
+    if self.use_running_average:
+      y = (x32 - running_mean.value) * jax.lax.rsqrt(
+          running_var.value + self.epsilon)
+    else:
+      if x.shape[0] % self.groups:
+        raise ConfigError(
+            f'config.model.g_norm_groups={self.groups} is invalid for a '
+            f'generator batch of {x.shape[0]}: expected a divisor of it')
+      grouped = x32.reshape((-1, self.groups) + x.shape[1:])
+      axes = (0,) + tuple(range(2, grouped.ndim - 1))   # all but group, F
+      mean = grouped.mean(axes, keepdims=True)
+      var = grouped.var(axes, keepdims=True)
+      y = ((grouped - mean) * jax.lax.rsqrt(var + self.epsilon)).reshape(
+          x.shape)
+      mean = mean.reshape((self.groups, features))
+      var = var.reshape((self.groups, features))
+      if not self.is_initializing():
+        running_mean.value = (self.momentum * running_mean.value
+                              + (1 - self.momentum) * mean.mean(0))
+        running_var.value = (self.momentum * running_var.value
+                             + (1 - self.momentum) * var.mean(0))
+    return (y * scale + bias).astype(self.dtype)

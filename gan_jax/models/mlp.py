@@ -64,53 +64,6 @@ class Maxout(nn.Module):
     return y.reshape(y.shape[:-1] + (self.features, self.pieces)).max(-1)
 
 
-class GroupedBatchNorm(nn.Module):
-  """Batch norm with statistics per interleaved group of the batch.
-
-  Training: the batch (B, F) is split into `groups` groups, group j holding
-  rows j, j + groups, ...; each is normalised by its own mean and (biased)
-  variance, then scaled and shifted by one shared `scale` and `bias`. The
-  running averages move towards the groups' mean statistics with
-  `momentum`, as nn.BatchNorm's. Evaluation uses the running averages.
-  Parameters and batch statistics have nn.BatchNorm's names and shapes.
-  """
-  groups: int
-  use_running_average: bool
-  momentum: float = 0.99
-  epsilon: float = 1e-5
-  dtype: jnp.dtype = jnp.float32
-
-  @nn.compact
-  def __call__(self, x: jax.Array) -> jax.Array:
-    features = x.shape[-1]
-    scale = self.param('scale', nn.initializers.ones, (features,))
-    bias = self.param('bias', nn.initializers.zeros, (features,))
-    running_mean = self.variable('batch_stats', 'mean', jnp.zeros,
-                                 (features,), jnp.float32)
-    running_var = self.variable('batch_stats', 'var', jnp.ones,
-                                (features,), jnp.float32)
-    x32 = x.astype(jnp.float32)
-    if self.use_running_average:
-      y = (x32 - running_mean.value) * jax.lax.rsqrt(
-          running_var.value + self.epsilon)
-    else:
-      if x.shape[0] % self.groups:
-        raise ConfigError(
-            f'config.model.g_norm_groups={self.groups} is invalid for a '
-            f'generator batch of {x.shape[0]}: expected a divisor of it')
-      grouped = x32.reshape((-1, self.groups, features))
-      mean = grouped.mean(0)
-      var = grouped.var(0)
-      y = ((grouped - mean) * jax.lax.rsqrt(var + self.epsilon)).reshape(
-          x.shape)
-      if not self.is_initializing():
-        running_mean.value = (self.momentum * running_mean.value
-                              + (1 - self.momentum) * mean.mean(0))
-        running_var.value = (self.momentum * running_var.value
-                             + (1 - self.momentum) * var.mean(0))
-    return (y * scale + bias).astype(self.dtype)
-
-
 class MLPGenerator(nn.Module):
   """z -> ReLU MLP -> a data example; tanh output for images, linear for points."""
   output_shape: tuple[int, ...]
@@ -130,7 +83,7 @@ class MLPGenerator(nn.Module):
       x = jnp.concatenate([x, jax.nn.one_hot(labels, self.num_classes)], -1)
     batch_norm = self.norm == 'batch'
     dense = _dense(self.init_std, self.dtype, self.spectral_norm, train)
-    norm = (functools.partial(GroupedBatchNorm, self.norm_groups)
+    norm = (functools.partial(layers.GroupedBatchNorm, self.norm_groups)
             if self.norm_groups > 1 else nn.BatchNorm)
     for i, width in enumerate(self.hidden_dims):
       x = dense(width, use_bias=not batch_norm)(x)

@@ -59,9 +59,17 @@ _TRUNCATED = nn.initializers.truncated_normal(stddev=0.02)
 _DIMENSIONS = ('NHWC', 'HWIO', 'NHWC')
 
 
-def _batch_norm(train: bool, dtype) -> nn.BatchNorm:
+def _batch_norm(train: bool, dtype, groups: int = 1, name: str | None = None
+                ) -> nn.Module:
+  """TensorFlow's batch norm of the originals; with `groups` > 1 statistics
+  per interleaved group of the batch (`layers.GroupedBatchNorm`, same
+  parameter names)."""
+  if groups > 1:
+    return layers.GroupedBatchNorm(groups, use_running_average=not train,
+                                   momentum=0.9, epsilon=1e-5, dtype=dtype,
+                                   name=name)
   return nn.BatchNorm(use_running_average=not train, momentum=0.9,
-                      epsilon=1e-5, dtype=dtype)
+                      epsilon=1e-5, dtype=dtype, name=name)
 
 
 def same_sizes(resolution: int, halvings: int) -> list[int]:
@@ -115,12 +123,17 @@ class TFGenerator(nn.Module):
   ('SAME' sizes); each transposed convolution doubles the size and halves the
   width (BN, ReLU). With `output_conv` the last of them keeps w channels and
   a 3 x 3 convolution makes the C outputs (Unrolled GAN); without, the last
-  transposed convolution makes them (DCGAN-tensorflow)."""
+  transposed convolution makes them (DCGAN-tensorflow).
+
+  `norm_groups` = k > 1 batch-normalises k interleaved groups of the batch
+  each with its own statistics: with pack = k, as the originals, which draw
+  a pack's k samples in k generator calls ("per-call" batch norm)."""
   output_shape: tuple[int, int, int]
   features: int = 8            # w
   halvings: int = 3
   kernel_size: int = 3
   output_conv: bool = True
+  norm_groups: int = 1         # batch norm statistics per group
   conv_method: str = 'xla'     # xla | patches (`layers.patch_conv`)
   dtype: jnp.dtype = jnp.float32
 
@@ -128,13 +141,17 @@ class TFGenerator(nn.Module):
   def __call__(self, z: jax.Array, labels: jax.Array | None = None,
                train: bool = True) -> jax.Array:
     del labels
+    norms = iter(range(self.halvings + 1))
+    def batch_norm():
+      return _batch_norm(train, self.dtype, self.norm_groups,
+                         name=f'BatchNorm_{next(norms)}')
     height, _, channels = self.output_shape
     sizes = same_sizes(height, self.halvings)   # e.g. [28, 14, 7, 4]
     width = self.features * 8
     x = nn.Dense(sizes[-1] * sizes[-1] * width, kernel_init=_NORMAL,
                  dtype=self.dtype)(z)
     x = x.reshape((z.shape[0], sizes[-1], sizes[-1], width))
-    x = nn.relu(_batch_norm(train, self.dtype)(x))
+    x = nn.relu(batch_norm()(x))
     upsampled = list(reversed(sizes[:-1]))      # e.g. 7, 14, 28
     for i, size in enumerate(upsampled):
       if i == len(upsampled) - 1 and not self.output_conv:
@@ -144,7 +161,7 @@ class TFGenerator(nn.Module):
       width //= 2
       x = SameTranspose(width, size, self.kernel_size, self.conv_method,
                         dtype=self.dtype)(x)
-      x = nn.relu(_batch_norm(train, self.dtype)(x))
+      x = nn.relu(batch_norm()(x))
     if self.output_conv:
       x = nn.Conv(channels, (3, 3), padding='SAME', kernel_init=_TRUNCATED,
                   conv_general_dilated=layers.CONV_FUNCTIONS[self.conv_method],
@@ -238,10 +255,16 @@ def _builder(name: str):
         raise ConfigError(
             f'config.model.{field}={config.get(field)!r} is invalid for the '
             f'{name} model: expected an integer > 0 ({family.widths})')
+    groups = config.get('g_norm_groups', 1)
+    if not (isinstance(groups, int) and groups >= 1):
+      raise ConfigError(
+          f'config.model.g_norm_groups={groups!r} is invalid for the {name} '
+          'model: expected 1 (batch norm over the whole batch) or an integer '
+          '>= 2 (per interleaved group, e.g. the pack size)')
     dtype = layers.compute_dtype(config)
     method = family.cpu_conv if jax.default_backend() == 'cpu' else 'xla'
     return (TFGenerator(output_shape=data_shape, features=config.g_features,
-                        conv_method=method, dtype=dtype,
+                        norm_groups=groups, conv_method=method, dtype=dtype,
                         **family.generator),
             TFDiscriminator(features=config.d_features,
                             spectral_norm=config.get('d_spectral_norm', False),
