@@ -22,7 +22,6 @@ The last two only for runs with an EMA. Nothing in the workdirs is changed.
 Prints a table and appends to --out.
 """
 
-import json
 import os
 import time
 
@@ -67,29 +66,29 @@ def check_run(workdir: str) -> dict:
     weights['ema'] = state.ema_params
   samplers = {'running': jax.jit(experiment.gan.sample),
               'batch': batch_stats_sampler(experiment.gan)}
-  row = {'workdir': workdir, 'step': int(state.step), 'seed': config.seed,
-         'ema_decay': config.ema_decay, 'pack': config.model.pack}
+  scores = {}
   for weight_name, params in weights.items():
     for stats_name, sampler in samplers.items():
       evaluator._sample = sampler  # pylint: disable=protected-access
       results = evaluator.evaluate(params, state.generator.model_state,
                                    ['stacked_mnist'])
-      row[f'{weight_name}, {stats_name}'] = {
-          'modes': int(results['stacked_modes']),
-          'kl': float(results['stacked_kl'])}
-      print(workdir, weight_name, stats_name, row[f'{weight_name}, {stats_name}'],
-            flush=True)
-  return row
+      way = f'{weight_name}, {stats_name}'
+      scores[way] = {'modes': int(results['stacked_modes']),
+                     'kl': float(results['stacked_kl'])}
+      print(workdir, way, scores[way], flush=True)
+  return {'workdir': workdir, 'step': int(state.step), 'seed': config.seed,
+          'ema_decay': config.ema_decay, 'pack': config.model.pack,
+          'scores': scores}
 
 
 def main(argv):
   del argv
   start = time.perf_counter()
   rows = [check_run(w) for w in FLAGS.workdirs]
-  ways = [k for k in rows[0] if ', ' in k]
+  ways = dict.fromkeys(way for r in rows for way in r['scores'])
   summary = {}
   for way in ways:
-    have = [r[way] for r in rows if way in r]
+    have = [r['scores'][way] for r in rows if way in r['scores']]
     modes, modes_se = common.mean_and_error([h['modes'] for h in have])
     kl, kl_se = common.mean_and_error([h['kl'] for h in have])
     summary[way] = {'modes': modes, 'modes_se': modes_se, 'kl': kl,
@@ -102,12 +101,10 @@ def main(argv):
   record = {'rows': rows, 'summary': summary, 'call_size': FLAGS.call_size,
             'wall_seconds': round(time.perf_counter() - start, 1),
             **common.provenance()}
-  existing = []
-  if os.path.exists(FLAGS.out):
-    with open(FLAGS.out) as f:
-      existing = json.load(f)
-  with open(FLAGS.out, 'w') as f:
-    json.dump(existing + [record], f, indent=2)
+  results = (common.read_json(FLAGS.out) if os.path.exists(FLAGS.out)
+             else {'rows': []})
+  results['rows'].append(record)
+  common.write_json(FLAGS.out, results)
   print('wrote', FLAGS.out)
 
 

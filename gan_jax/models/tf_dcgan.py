@@ -43,6 +43,7 @@ On CPU the 5 x 5 networks compute their convolutions as `layers.patch_conv`
 
 import dataclasses
 import functools
+import itertools
 import math
 
 import flax.linen as nn
@@ -141,7 +142,7 @@ class TFGenerator(nn.Module):
   def __call__(self, z: jax.Array, labels: jax.Array | None = None,
                train: bool = True) -> jax.Array:
     del labels
-    norms = iter(range(self.halvings + 1))
+    norms = itertools.count()   # BatchNorm_0, _1, ...: Flax's own names
     def batch_norm():
       return _batch_norm(train, self.dtype, self.norm_groups,
                          name=f'BatchNorm_{next(norms)}')
