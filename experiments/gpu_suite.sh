@@ -25,6 +25,9 @@
 # PACK_B 0 probes one pack; ROWS names the rows to run instead (their packs
 # being the probed ones), e.g. the Table 2 best-config candidate:
 #   bash experiments/gpu_suite.sh stacked 250 veegan 2 0 stacked_veegan_best
+# BN=per_call runs the protocol rows with the authors' generator batch norm
+# per call (mode_collapse_benchmark.py --bn; default whole, gan_jax's), e.g.
+#   BN=per_call bash experiments/gpu_suite.sh stacked 470 unrolled_quarter 4 0
 #
 # Everything lands in ${OUT:-/tmp/gpu_out}/<step>/: logs, results json, PNGs.
 set -uo pipefail
@@ -111,12 +114,13 @@ PY
     timeout $((left > 1 ? left : 1)) \
       python3 experiments/mode_collapse_benchmark.py --rows="$rows" \
       --seeds=0,1,2,3,4 --steps="$steps" --steps_per_dispatch=100 \
+      --bn="${BN:-whole}" \
       --eval_every=2000 --mnist=data/mnist \
       --out="$OUT/$step/mode_collapse_rows.json" --workdir=/tmp/stacked \
       >> "$log" 2>&1
     runs=()   # the evaluations every 2,000 steps of every seed
     for row in ${rows//,/ }; do
-      # <row>, or <row>-fixed_packs for Table 2 rows on the authors' packs:
+      # <row>, or <row>-fixed_packs (-bn_per_call) for the authors' options:
       # each run directory is labelled by its own name, and its last
       # samples of seed 0 come back beside the trajectories.
       for dir in /tmp/stacked/"$row" /tmp/stacked/"$row"-*; do
