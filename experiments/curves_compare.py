@@ -34,22 +34,19 @@ flags.DEFINE_string('out', None, 'Results file (JSON); none: print only.')
 PERCENT = ('eval/high_quality',)   # fractions, shown as percentages
 
 
-def load_row(path: str, metrics) -> dict[str, dict[int, list[float]]]:
-  """metric -> step -> one value per seed (seeds that evaluated that step)."""
+def load_runs(path: str) -> list[dict]:
   with open(path) as f:
-    runs = json.load(f)['runs']
-  row = {m: {} for m in metrics}
-  for run in runs:
-    for m in metrics:
-      for step, value in run['curves'].get(m, {}).items():
-        row[m].setdefault(int(step), []).append(float(value))
-  return row
+    return json.load(f)['runs']
 
 
-def window_means(path: str, metric: str, first: int, last: int) -> list[float]:
+def at_step(runs, metric: str, step: int) -> list[float]:
+  """One value per seed that evaluated `metric` at `step`."""
+  return [float(run['curves'][metric][str(step)]) for run in runs
+          if str(step) in run['curves'].get(metric, {})]
+
+
+def window_means(runs, metric: str, first: int, last: int) -> list[float]:
   """Each seed's mean of `metric` over its evaluations in [first, last]."""
-  with open(path) as f:
-    runs = json.load(f)['runs']
   means = []
   for run in runs:
     values = [v for s, v in run['curves'].get(metric, {}).items()
@@ -91,19 +88,21 @@ def main(argv):
     raise app.UsageError('give two --curves=LABEL=PATH at least')
   labels = [label for label, _, _ in specs]
   paths = {label: path for label, _, path in specs}
-  rows = {label: load_row(paths[label], FLAGS.metrics) for label in labels}
+  runs = {label: load_runs(paths[label]) for label in labels}
   results = dict(steps={}, window=None)
   header = ['step'] + [f'{label}: {m.split("/")[-1]}'
                        for m in FLAGS.metrics for label in labels]
   header += [f'p {m.split("/")[-1]}' for m in FLAGS.metrics]
   print('| ' + ' | '.join(header) + ' |')
   print('|' + ' --- |' * len(header))
-  steps = sorted(set.intersection(
-      *(set(rows[label][FLAGS.metrics[0]]) for label in labels)))
+  steps = sorted(set.intersection(*(
+      {int(step) for run in runs[label]
+       for step in run['curves'].get(FLAGS.metrics[0], {})}
+      for label in labels)))
   for step in steps:
     cells, ps, record = [], [], {}
     for m in FLAGS.metrics:
-      values_of = {label: rows[label][m].get(step, []) for label in labels}
+      values_of = {label: at_step(runs[label], m, step) for label in labels}
       record[m] = compare(labels, values_of, m)
       cells += [cell(m, values_of[label]) for label in labels]
       p = record[m]['p']
@@ -114,7 +113,7 @@ def main(argv):
     first, last = map(int, FLAGS.window)
     record, cells, ps = {}, [], []
     for m in FLAGS.metrics:
-      values_of = {label: window_means(paths[label], m, first, last)
+      values_of = {label: window_means(runs[label], m, first, last)
                    for label in labels}
       record[m] = compare(labels, values_of, m)
       cells += [cell(m, values_of[label]) for label in labels]
