@@ -11,7 +11,9 @@ gives each metric's mean ± standard error over the row's seeds and, for the
 first two rows, the two-sided Mann-Whitney p of their seeds' values. With
 --window=FIRST,LAST it also averages each seed over its evaluations in that
 range first (a single evaluation of a 2-D run moves by several points of high
-quality), and compares those averages the same way.
+quality), and compares those averages the same way. Where the curves keep
+D's outputs (d_real, d_fake), it also gives the step at which each seed's D
+started: the first logged step with D(x) - D(G(z)) >= common.STARTED_GAP.
 """
 
 import json
@@ -54,6 +56,21 @@ def window_means(runs, metric: str, first: int, last: int) -> list[float]:
     if values:
       means.append(float(np.mean(values)))
   return means
+
+
+def start_steps(runs) -> list[int | None] | None:
+  """Each seed's first logged step with D(x) - D(G(z)) >= STARTED_GAP (None:
+  not started); None when the curves do not keep D's outputs."""
+  if not all(all(k in run['curves'] for k in common.D_OUTPUTS)
+             for run in runs):
+    return None
+  steps = []
+  for run in runs:
+    real, fake = (run['curves'][k] for k in common.D_OUTPUTS)
+    started = sorted(int(s) for s in real
+                     if s in fake and real[s] - fake[s] >= common.STARTED_GAP)
+    steps.append(started[0] if started else None)
+  return steps
 
 
 def mann_whitney(a, b) -> float | None:
@@ -121,6 +138,15 @@ def main(argv):
       ps.append('—' if p is None else f'{p:.3f}')
     results['window'] = dict(first=first, last=last, metrics=record)
     print(f'| mean over {first:,}-{last:,} | ' + ' | '.join(cells + ps) + ' |')
+  results['d_started_at'] = {}
+  for label in labels:
+    starts = start_steps(runs[label])
+    if starts is None:
+      continue
+    results['d_started_at'][label] = starts
+    done = sorted(s for s in starts if s is not None)
+    print(f'{label}: D started on {len(done)} of {len(starts)} seeds'
+          + (f', at steps {", ".join(f"{s:,}" for s in done)}' if done else ''))
   if FLAGS.out:
     common.write_json(FLAGS.out, dict(common.provenance(), curves=paths,
                                       **results))
